@@ -1,0 +1,3 @@
+from hpatch.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""A fix's state on a checkout, decided from the code found there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from hpatch import patching
+from hpatch.catalog import Fix, Variant
+from hpatch.checkout import Checkout, HpatchCommit
+from hpatch.errors import HpatchError
+from hpatch.releases import Release
+
+
+class State(str, Enum):
+    APPLIED = "applied"
+    APPLICABLE = "applicable"
+    FIXED_UPSTREAM = "fixed-upstream"
+    NOT_AFFECTED = "not-affected"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    fix: Fix
+    state: State
+    detail: str
+    variant: Variant | None = None
+    commit: str | None = None
+    placements: tuple[patching.Placement, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "fix": self.fix.id,
+            "title": self.fix.title,
+            "state": self.state.value,
+            "variant": self.variant.name if self.variant else None,
+            "commit": self.commit,
+            "detail": self.detail,
+            "failed_hunks": [p.describe() for p in self.placements if not p.exact],
+        }
+
+
+def applied_commits(history: list[HpatchCommit]) -> dict[str, HpatchCommit]:
+    """fix id -> the hpatch commit that applied it, if no later revert took it off."""
+    current: dict[str, HpatchCommit] = {}
+    for commit in history:
+        if commit.is_revert:
+            current.pop(commit.fix_id, None)
+        elif commit.fix_id:
+            current[commit.fix_id] = commit
+    return current
+
+
+def assess(checkout: Checkout, fix: Fix, release: Release,
+           applied: dict[str, HpatchCommit]) -> Assessment:
+    mine = applied.get(fix.id)
+    if mine is not None:
+        variant_name = mine.trailers.get("Hpatch-Variant", "").split(" ")[0]
+        variant = next((v for v in fix.variants if v.name == variant_name), None)
+        return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha)
+    code = {p: checkout.read_worktree(p) for p in fix.detect.paths}
+    present = {p: text for p, text in code.items() if text is not None}
+    for path, text in present.items():
+        if fix.detect.fixed.search(text):
+            return Assessment(fix, State.FIXED_UPSTREAM, f"the fix's code is in {_short(path)}")
+    candidates = fix.variants_for(release)
+    for variant in candidates:
+        try:
+            parsed = patching.parse(variant.patch)
+            patching.check_paths_inside(checkout.root, parsed.paths)
+        except HpatchError as exc:
+            return Assessment(fix, State.CONFLICT, f"variant {variant.name}: {exc}", variant)
+        ok, _ = checkout.apply_check(variant.patch)
+        if ok:
+            claimed = variant.releases.contains(release)
+            note = "" if claimed else f" (declared for {variant.releases}; applies cleanly)"
+            return Assessment(fix, State.APPLICABLE, f"variant {variant.name}{note}", variant)
+    buggy = [p for p, text in present.items() if fix.detect.bug.search(text)]
+    if not buggy:
+        where = ", ".join(_short(p) for p in present) or "none of its files exist here"
+        return Assessment(fix, State.NOT_AFFECTED, f"the buggy code is absent ({where})")
+    best = candidates[0] if candidates else None
+    placements: tuple[patching.Placement, ...] = ()
+    if best is not None:
+        parsed = patching.parse(best.patch)
+        placements = tuple(patching.locate_all(parsed, checkout.read_worktree))
+    failed = [p for p in placements if not p.exact]
+    reason = failed[0].describe() if failed else "git apply refuses the variant"
+    return Assessment(
+        fix, State.CONFLICT,
+        f"bug present in {_short(buggy[0])}, no variant applies: {reason}; "
+        f"try `hpatch refresh {fix.id}`", best, None, placements)
+
+
+def _short(path: str) -> str:
+    return path.rsplit("/", 1)[-1]

@@ -1,0 +1,303 @@
+"""The catalog: fix metadata and the variants that carry each fix to a range of
+releases. Entries are data (TOML) checked against the schema below by `lint`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from hpatch.errors import CatalogError, UsageError
+from hpatch.releases import Release, ReleaseRange
+
+ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+KINDS = ("bug", "build")
+
+# field -> (type, required)
+FIX_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "id": (str, True),
+    "aliases": (list, False),
+    "kind": (str, True),
+    "title": (str, True),
+    "component": (str, True),
+    "seed": (str, False),
+    "upstream": (list, True),
+    "upstream_alternative": (list, False),
+    "fixed_in": (list, True),
+    "affected": ((str, list), True),
+    "symptom": (str, True),
+    "root_cause": (str, True),
+    "fix": (str, True),
+    "detect": (dict, True),
+    "reproducer": (dict, True),
+    "signatures": (list, False),
+}
+DETECT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "paths": (list, True),
+    "bug": (str, True),
+    "fixed": (str, True),
+}
+VARIANT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "name": (str, True),
+    "releases": ((str, list), True),
+    "patch": (str, True),
+    "made_for": (str, False),
+    "refreshed": (dict, False),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    releases: ReleaseRange
+    patch: Path
+    made_for: str = ""
+    refreshed: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.patch.read_bytes()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Detect:
+    paths: tuple[str, ...]
+    bug: re.Pattern[str]
+    fixed: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Fix:
+    id: str
+    directory: Path
+    kind: str
+    title: str
+    component: str
+    upstream: tuple[str, ...]
+    fixed_in: tuple[str, ...]
+    affected: ReleaseRange
+    symptom: str
+    root_cause: str
+    fix: str
+    detect: Detect
+    variants: tuple[Variant, ...]
+    reproducer: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    seed: str = ""
+    upstream_alternative: tuple[str, ...] = ()
+    signatures: tuple[dict[str, Any], ...] = ()
+
+    def variants_for(self, release: Release) -> list[Variant]:
+        """Variants to try: those claiming release first, then the rest, nearest first."""
+        claimed = [v for v in self.variants if v.releases.contains(release)]
+        rest = [v for v in self.variants if v not in claimed]
+        rest.sort(key=lambda v: _distance(v, release))
+        return claimed + rest
+
+    @property
+    def first_fixed(self) -> str:
+        return ", ".join(self.fixed_in) or "-"
+
+
+def _distance(variant: Variant, release: Release) -> int:
+    try:
+        made = Release.parse(variant.made_for) if variant.made_for else None
+    except Exception:
+        made = None
+    if made is None:
+        return 1 << 30
+    return abs((made.major * 100 + made.minor) * 100 + made.patch
+               - ((release.major * 100 + release.minor) * 100 + release.patch))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    fixes: tuple[Fix, ...]
+
+    def __iter__(self) -> Iterator[Fix]:
+        return iter(self.fixes)
+
+    def get(self, name: str) -> Fix:
+        wanted = name.strip().upper()
+        for fix in self.fixes:
+            if fix.id == wanted or wanted in (a.upper() for a in fix.aliases):
+                return fix
+        raise UsageError(f"unknown fix: {name} (see `hpatch list`)")
+
+    def select(self, names: tuple[str, ...] | list[str]) -> list[Fix]:
+        chosen = [self.get(n) for n in names]
+        seen: set[str] = set()
+        ordered = []
+        for fix in self.fixes:  # catalog order, once each
+            if fix in chosen and fix.id not in seen:
+                seen.add(fix.id)
+                ordered.append(fix)
+        return ordered
+
+
+def default_root() -> Path:
+    """HPATCH_CATALOG, else the catalog shipped with hpatch."""
+    explicit = os.environ.get("HPATCH_CATALOG")
+    if explicit:
+        return Path(explicit)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_catalog", here.parent / "patches"):
+        if candidate.is_dir():
+            return candidate
+    raise CatalogError("no catalog found: set HPATCH_CATALOG or pass --catalog")
+
+
+def load(root: Path) -> Catalog:
+    """Load every patches/<FIX>/fix.toml; a malformed entry is an error, never skipped."""
+    if not root.is_dir():
+        raise CatalogError(f"catalog directory not found: {root}")
+    fixes = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and (entry / "fix.toml").is_file():
+            fixes.append(load_fix(entry))
+    order = _catalog_order(root)
+    fixes.sort(key=lambda f: (order.get(f.id, len(order)), f.id))
+    return Catalog(root, tuple(fixes))
+
+
+def _catalog_order(root: Path) -> dict[str, int]:
+    """catalog.toml's `order` lists fixes in the order --all applies them."""
+    index = root / "catalog.toml"
+    if not index.is_file():
+        return {}
+    data = _read_toml(index)
+    order = data.get("order", [])
+    if not isinstance(order, list):
+        raise CatalogError(f"{index}: `order` must be a list of fix ids")
+    return {str(name): i for i, name in enumerate(order)}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def check_schema(data: dict[str, Any], schema: dict[str, tuple[type | tuple[type, ...], bool]],
+                 where: str) -> None:
+    for key, (kind, required) in schema.items():
+        if key not in data:
+            if required:
+                raise CatalogError(f"{where}: missing field `{key}`")
+            continue
+        if not isinstance(data[key], kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise CatalogError(f"{where}: field `{key}` must be {names}")
+    unknown = sorted(set(data) - set(schema))
+    if unknown:
+        raise CatalogError(f"{where}: unknown field(s) {', '.join(unknown)}")
+
+
+def load_fix(directory: Path) -> Fix:
+    meta_path = directory / "fix.toml"
+    data = _read_toml(meta_path)
+    check_schema(data, FIX_SCHEMA, str(meta_path))
+    fix_id = data["id"]
+    if not ID_PATTERN.match(fix_id):
+        raise CatalogError(f"{meta_path}: id {fix_id!r} is not like HDFS-1234")
+    if directory.name != fix_id:
+        raise CatalogError(f"{meta_path}: id {fix_id} differs from its directory {directory.name}")
+    if data["kind"] not in KINDS:
+        raise CatalogError(f"{meta_path}: kind must be one of {', '.join(KINDS)}")
+    detect_data = data["detect"]
+    check_schema(detect_data, DETECT_SCHEMA, f"{meta_path} [detect]")
+    try:
+        detect = Detect(
+            tuple(detect_data["paths"]),
+            re.compile(detect_data["bug"], re.MULTILINE),
+            re.compile(detect_data["fixed"], re.MULTILINE),
+        )
+    except re.error as exc:
+        raise CatalogError(f"{meta_path} [detect]: bad regular expression: {exc}") from exc
+    return Fix(
+        id=fix_id,
+        directory=directory,
+        kind=data["kind"],
+        title=data["title"],
+        component=data["component"],
+        upstream=tuple(data["upstream"]),
+        fixed_in=tuple(data["fixed_in"]),
+        affected=ReleaseRange.parse(data["affected"]),
+        symptom=data["symptom"].strip(),
+        root_cause=data["root_cause"].strip(),
+        fix=data["fix"].strip(),
+        detect=detect,
+        variants=load_variants(directory),
+        reproducer=data["reproducer"],
+        aliases=tuple(data.get("aliases", ())),
+        seed=data.get("seed", ""),
+        upstream_alternative=tuple(data.get("upstream_alternative", ())),
+        signatures=tuple(data.get("signatures", ())),
+    )
+
+
+def load_variants(directory: Path) -> tuple[Variant, ...]:
+    path = directory / "variants.toml"
+    if not path.is_file():
+        raise CatalogError(f"{directory.name}: no variants.toml")
+    entries = _read_toml(path).get("variant", [])
+    if not isinstance(entries, list) or not entries:
+        raise CatalogError(f"{path}: needs at least one [[variant]]")
+    variants = []
+    for number, entry in enumerate(entries, 1):
+        where = f"{path} variant #{number}"
+        check_schema(entry, VARIANT_SCHEMA, where)
+        variants.append(Variant(
+            name=entry["name"],
+            releases=ReleaseRange.parse(entry["releases"]),
+            patch=directory / entry["patch"],
+            made_for=entry.get("made_for", ""),
+            refreshed=entry.get("refreshed", {}),
+        ))
+    return tuple(variants)
+
+
+def write_variants(directory: Path, variants: list[Variant]) -> None:
+    """Rewrite variants.toml (it is data: refresh adds to it, a reviewer reads it)."""
+    lines = ["# Which patch carries this fix to which releases. `hpatch refresh` adds",
+             "# entries here; each refreshed one records the offsets and fuzz it took.", ""]
+    for variant in variants:
+        lines.append("[[variant]]")
+        lines.append(f"name = {_toml_str(variant.name)}")
+        lines.append(f"releases = [{', '.join(_toml_str(r) for r in variant.releases.as_list())}]")
+        lines.append(f"patch = {_toml_str(variant.patch.relative_to(directory).as_posix())}")
+        if variant.made_for:
+            lines.append(f"made_for = {_toml_str(variant.made_for)}")
+        if variant.refreshed:
+            lines.append("")
+            lines.append("[variant.refreshed]")
+            for key, value in variant.refreshed.items():
+                lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    (directory / "variants.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _toml_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise CatalogError(f"cannot write {value!r} to TOML")

@@ -1,0 +1,334 @@
+"""The only module that touches git. Everything else asks it questions.
+
+Commits are built on a private index (GIT_INDEX_FILE) and only then made the
+branch's tip with a compare-and-swap ref update, so the user's index, work tree
+and other changes are never involved until the commit exists; afterwards just
+the paths the commit touched are brought up to date.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from hpatch.errors import HpatchError, NotARepoError, ProcessError
+from hpatch.releases import Release
+
+TRAILER_FIX = "Hpatch-Fix"
+TRAILER_VARIANT = "Hpatch-Variant"
+TRAILER_REVERT = "Hpatch-Revert"
+_TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
+_POM_NS = "{http://maven.apache.org/POM/4.0.0}"
+
+
+@dataclass(frozen=True)
+class HpatchCommit:
+    """A commit that hpatch made, read back from its trailers."""
+
+    sha: str
+    subject: str
+    trailers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fix_id(self) -> str:
+        return self.trailers.get(TRAILER_FIX) or self.trailers.get(TRAILER_REVERT, "")
+
+    @property
+    def is_revert(self) -> bool:
+        return TRAILER_REVERT in self.trailers
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+    date: str = ""
+
+
+class Checkout:
+    """A git work tree, seen as a Hadoop checkout."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self.repo = repo
+        if repo.working_tree_dir is None:
+            raise NotARepoError(f"{repo.git_dir} is a bare repository; hpatch needs a work tree")
+        self.root = Path(repo.working_tree_dir)
+        self.git_dir = Path(repo.git_dir)
+
+    @classmethod
+    def open(cls, path: Path) -> Checkout:
+        if not path.exists():
+            raise NotARepoError(f"no such directory: {path}")
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise NotARepoError(f"not a git repository: {path}") from exc
+        return cls(repo)
+
+    # -- running git -------------------------------------------------------
+
+    def git(self, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
+        argv = ["git", *args]
+        try:
+            out = self.repo.git.execute(argv, env=env, strip_newline_in_stdout=strip)
+        except git.GitCommandError as exc:
+            raise ProcessError(argv, _status(exc), str(exc.stdout or ""),
+                               _clean_stderr(exc.stderr)) from exc
+        return str(out)
+
+    def git_status(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        argv = ["git", *args]
+        status, out, err = self.repo.git.execute(
+            argv, env=env, with_extended_output=True, with_exceptions=False)
+        return int(status), str(out), str(err)
+
+    # -- what this checkout is ----------------------------------------------
+
+    def hadoop_release(self) -> Release:
+        pom = self.root / "pom.xml"
+        if not pom.is_file():
+            raise HpatchError(f"not a Hadoop checkout: {self.root} has no pom.xml")
+        try:
+            tree = ET.parse(pom)
+        except ET.ParseError as exc:
+            raise HpatchError(f"not a Hadoop checkout: {pom} does not parse: {exc}") from exc
+        root = tree.getroot()
+        artifact = root.findtext(f"{_POM_NS}artifactId") or root.findtext("artifactId")
+        if artifact != "hadoop-main":
+            raise HpatchError(
+                f"not a Hadoop checkout: {pom} is {artifact or 'an unnamed project'}, "
+                "not hadoop-main")
+        version = root.findtext(f"{_POM_NS}version") or root.findtext("version") or ""
+        try:
+            return Release.parse(version)
+        except HpatchError as exc:
+            raise HpatchError(
+                f"cannot recognise the Hadoop release in {pom}: version {version!r}") from exc
+
+    def branch(self) -> str | None:
+        """The checked-out branch, or None on a detached HEAD."""
+        code, out, _ = self.git_status("symbolic-ref", "-q", "--short", "HEAD")
+        return out.strip() if code == 0 else None
+
+    def head(self) -> str:
+        return self.git("rev-parse", "--verify", "HEAD^{commit}")
+
+    def rev(self, ref: str) -> str | None:
+        code, out, _ = self.git_status("rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
+        return out.strip() if code == 0 else None
+
+    def operation_in_progress(self) -> str | None:
+        """A merge, rebase, cherry-pick, revert or am that git is in the middle of."""
+        markers = {
+            "MERGE_HEAD": "a merge", "CHERRY_PICK_HEAD": "a cherry-pick",
+            "REVERT_HEAD": "a revert", "rebase-merge": "a rebase",
+            "rebase-apply": "a rebase or am", "BISECT_LOG": "a bisect",
+        }
+        for name, what in markers.items():
+            if (self.git_dir / name).exists():
+                return what
+        return None
+
+    def read_worktree(self, path: str) -> str | None:
+        file = self.root / path
+        try:
+            return file.read_text(encoding="utf-8", errors="surrogateescape")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def read_blob(self, rev: str, path: str) -> str | None:
+        code, out, _ = self.git_status("cat-file", "blob", f"{rev}:{path}")
+        return out + "\n" if code == 0 else None
+
+    def changed_paths(self, paths: Iterable[str]) -> list[str]:
+        """Those of paths with staged, unstaged or untracked changes."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return []
+        out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=all",
+                       "--", *wanted, strip=False)
+        changed = []
+        for entry in out.split("\0"):
+            if len(entry) > 3:
+                changed.append(entry[3:])
+        return changed
+
+    def is_clean(self) -> bool:
+        return not self.git("status", "--porcelain=v1", "--untracked-files=no")
+
+    # -- hpatch's own commits ----------------------------------------------
+
+    def hpatch_commits(self, rev: str = "HEAD") -> list[HpatchCommit]:
+        """hpatch's commits reachable from rev, oldest first (read from trailers)."""
+        if self.rev(rev) is None:
+            return []
+        out = self.git(
+            "log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
+            "--format=%H%x1f%s%x1f%B%x1e", rev, strip=False)
+        commits = []
+        for record in out.split("\x1e"):
+            parts = record.strip("\n").split("\x1f")
+            if len(parts) != 3:
+                continue
+            sha, subject, body = parts
+            trailers = {m.group(1): m.group(2) for m in _TRAILER_LINE.finditer(body)}
+            commits.append(HpatchCommit(sha, subject, trailers))
+        commits.reverse()
+        return commits
+
+    # -- checking and building commits ---------------------------------------
+
+    def apply_check(self, patch: Path, *, reverse: bool = False) -> tuple[bool, str]:
+        """Would this patch apply to the work tree exactly (offsets allowed, no fuzz)?"""
+        args = ["apply", "--check", "--whitespace=nowarn"]
+        if reverse:
+            args.append("--reverse")
+        code, _, err = self.git_status(*args, str(patch))
+        return code == 0, _clean_stderr(err)
+
+    @contextmanager
+    def private_index(self, rev: str) -> Iterator[dict[str, str]]:
+        """An index holding rev's tree, for building a commit away from the user's."""
+        fd, name = tempfile.mkstemp(prefix="hpatch-index-", dir=self.git_dir)
+        os.close(fd)
+        os.unlink(name)  # git wants to create it itself
+        env = {"GIT_INDEX_FILE": name}
+        try:
+            self.git("read-tree", rev, env=env)
+            yield env
+        finally:
+            for leftover in (name, name + ".lock"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def commit_patch(
+        self, patch: Path, *, parent: str, message: str, author: Author | None,
+        reverse: bool = False,
+    ) -> str:
+        """A new commit: parent plus patch. Nothing the user sees changes."""
+        with self.private_index(parent) as env:
+            args = ["apply", "--cached", "--whitespace=nowarn"]
+            if reverse:
+                args.append("--reverse")
+            self.git(*args, str(patch), env=env)
+            tree = self.git("write-tree", env=env)
+        return self.commit_tree(tree, parent=parent, message=message, author=author)
+
+    def commit_files(
+        self, files: dict[str, bytes | None], *, parent: str, message: str, author: Author | None,
+    ) -> str:
+        """A new commit: parent with these paths set to new contents (None deletes)."""
+        with self.private_index(parent) as env:
+            for path, data in files.items():
+                if data is None:
+                    self.git("update-index", "--force-remove", "--", path, env=env)
+                    continue
+                blob = self._hash_object(data)
+                mode = self._mode_at(parent, path) or "100644"
+                self.git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+            tree = self.git("write-tree", env=env)
+        return self.commit_tree(tree, parent=parent, message=message, author=author)
+
+    def _hash_object(self, data: bytes) -> str:
+        fd, name = tempfile.mkstemp(prefix="hpatch-blob-", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            return self.git("hash-object", "-w", "--no-filters", name)
+        finally:
+            os.unlink(name)
+
+    def _mode_at(self, rev: str, path: str) -> str | None:
+        out = self.git("ls-tree", rev, "--", path)
+        return out.split()[0] if out else None
+
+    def commit_tree(self, tree: str, *, parent: str, message: str, author: Author | None) -> str:
+        env: dict[str, str] = {}
+        if self.git_status("var", "GIT_COMMITTER_IDENT")[0] != 0:
+            # No identity configured (a CI box, a fresh container): sign as hpatch.
+            env.update(GIT_COMMITTER_NAME="hpatch", GIT_COMMITTER_EMAIL="hpatch@localhost")
+        if author is not None:
+            env.update(GIT_AUTHOR_NAME=author.name, GIT_AUTHOR_EMAIL=author.email)
+            if author.date:
+                env["GIT_AUTHOR_DATE"] = author.date
+        fd, name = tempfile.mkstemp(prefix="hpatch-msg-", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(message)
+            return self.git("commit-tree", tree, "-p", parent, "-F", name, env=env or None)
+        finally:
+            os.unlink(name)
+
+    def advance_branch(self, branch: str, new: str, old: str, reason: str) -> None:
+        """Move branch from old to new, failing if someone moved it meanwhile."""
+        self.git("update-ref", "-m", reason, f"refs/heads/{branch}", new, old)
+
+    def sync_paths(self, paths: Sequence[str]) -> None:
+        """Make index and work tree match HEAD for these paths (and only these)."""
+        present = [p for p in paths if self._mode_at("HEAD", p)]
+        absent = [p for p in paths if p not in present]
+        if present:
+            self.git("checkout", "HEAD", "--", *present)
+        if absent:
+            self.git("rm", "-q", "--cached", "--ignore-unmatch", "--", *absent)
+            for path in absent:
+                target = self.root / path
+                if target.is_file() or target.is_symlink():
+                    target.unlink()
+
+    def commit_diff(self, sha: str) -> str:
+        """The patch a commit made, against its first parent, as text for git apply."""
+        return self.git("diff", "--binary", "--full-index", f"{sha}^", sha, strip=False)
+
+    def format_patch(self, sha: str) -> str:
+        return self.git("format-patch", "-1", "--stdout", "--no-signature", sha, strip=False)
+
+    def touched_paths(self, sha: str) -> list[str]:
+        out = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", sha, strip=False)
+        return [p for p in out.split("\0") if p]
+
+
+def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:
+    """Make directory (already filled) a one-commit repository tagged `tag`."""
+    repo = git.Repo.init(directory, initial_branch="main")
+    checkout = Checkout(repo)
+    identity = {
+        "GIT_AUTHOR_NAME": "hpatch", "GIT_AUTHOR_EMAIL": "hpatch@localhost",
+        "GIT_COMMITTER_NAME": "hpatch", "GIT_COMMITTER_EMAIL": "hpatch@localhost",
+        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
+    }
+    checkout.git("add", "-A", ".")
+    checkout.git("-c", "commit.gpgsign=false", "commit", "-q", "-m", message, env=identity)
+    checkout.git("tag", tag)
+    return checkout.head()
+
+
+def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
+    """Clone a cached release repository and start a branch at its tag."""
+    try:
+        git.Repo.clone_from(str(source), str(dest), no_checkout=True)
+    except git.GitCommandError as exc:
+        raise ProcessError(["git", "clone", str(source), str(dest)], _status(exc),
+                           "", _clean_stderr(exc.stderr)) from exc
+    checkout = Checkout(git.Repo(dest))
+    checkout.git("checkout", "-q", "-b", branch, tag)
+    checkout.git("remote", "remove", "origin")
+
+
+def _status(exc: git.GitCommandError) -> int:
+    return exc.status if isinstance(exc.status, int) else 1
+
+
+def _clean_stderr(text: object) -> str:
+    value = str(text or "").strip()
+    if value.startswith("stderr: "):
+        value = value[len("stderr: "):]
+    return value.strip("'\n ")

@@ -1,0 +1,163 @@
+"""The command line. Callbacks only unpack options into the command functions."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from hpatch import __version__, output
+from hpatch import catalog as catalog_mod
+from hpatch.checkout import Checkout
+from hpatch.errors import EXIT_BUG, EXIT_INTERRUPTED, HpatchError, UsageError
+from hpatch.paths import cache_dir
+from hpatch.releases import Release
+
+REPO = click.option("--repo", "repo", type=click.Path(path_type=Path), default=Path("."),
+                    show_default=True, help="The Hadoop git checkout.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+class Context:
+    def __init__(self, catalog_dir: Path | None) -> None:
+        self._catalog_dir = catalog_dir
+
+    @property
+    def catalog_root(self) -> Path:
+        return self._catalog_dir or catalog_mod.default_root()
+
+    def catalog(self) -> catalog_mod.Catalog:
+        return catalog_mod.load(self.catalog_root)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hpatch")
+@click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), default=None,
+              envvar="HPATCH_CATALOG", help="Catalog directory (default: the bundled one).")
+@click.pass_context
+def cli(ctx: click.Context, catalog_dir: Path | None) -> None:
+    """Carry documented Hadoop fixes onto the release you run, and prove them."""
+    ctx.obj = Context(catalog_dir)
+
+
+def _checkout(repo: Path) -> Checkout:
+    return Checkout.open(repo)
+
+
+@cli.command("source")
+@click.argument("version")
+@click.argument("dest", type=click.Path(path_type=Path))
+def source_cmd(version: str, dest: Path) -> None:
+    """Lay out release VERSION's sources (from Maven) as a git checkout in DEST."""
+    from hpatch.commands.source import source
+    sys.exit(source(Release.parse(version), dest))
+
+
+@cli.command("list")
+@JSON
+@pass_ctx
+def list_cmd(ctx: Context, as_json: bool) -> None:
+    """The catalog: ids, components, upstream fixes, affected releases."""
+    from hpatch.commands.listing import list_fixes
+    sys.exit(list_fixes(ctx.catalog(), as_json=as_json))
+
+
+@cli.command("status")
+@REPO
+@click.option("--version", "version", default=None,
+              help="Look at a release's sources instead of a checkout.")
+@JSON
+@pass_ctx
+def status_cmd(ctx: Context, repo: Path, version: str | None, as_json: bool) -> None:
+    """Each fix's state on the checkout: applied, applicable, fixed-upstream, ..."""
+    from hpatch.commands.status import status
+    if version:
+        from hpatch import sources
+        repo = sources.ensure_cached(Release.parse(version), progress=output.note)
+    sys.exit(status(_checkout(repo), ctx.catalog(), as_json=as_json))
+
+
+@cli.command("apply")
+@click.argument("fixes", nargs=-1)
+@click.option("--all", "all_fixes", is_flag=True, help="Every bug fix in the catalog, in order.")
+@REPO
+@click.option("--dry-run", is_flag=True, help="Say what would be committed; change nothing.")
+@pass_ctx
+def apply_cmd(ctx: Context, fixes: tuple[str, ...], all_fixes: bool, repo: Path,
+              dry_run: bool) -> None:
+    """Commit FIXES (or --all) onto the checked-out branch, one commit each."""
+    from hpatch.commands.apply import apply
+    catalog = ctx.catalog()
+    if bool(fixes) == all_fixes:
+        raise UsageError("name the fixes to apply, or give --all (not both)")
+    chosen = [f for f in catalog if f.kind == "bug"] if all_fixes else catalog.select(fixes)
+    sys.exit(apply(_checkout(repo), chosen, dry_run=dry_run))
+
+
+@cli.command("revert")
+@click.argument("fixes", nargs=-1, required=True)
+@REPO
+@pass_ctx
+def revert_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path) -> None:
+    """Take FIXES off again with revert commits."""
+    from hpatch.commands.revert import revert
+    sys.exit(revert(_checkout(repo), ctx.catalog().select(fixes)))
+
+
+@cli.command("recover")
+@REPO
+def recover_cmd(repo: Path) -> None:
+    """Finish or undo a change that an interrupted hpatch run left behind."""
+    from hpatch.commands.revert import recover_only
+    sys.exit(recover_only(_checkout(repo)))
+
+
+@cli.command("refresh")
+@click.argument("fix")
+@REPO
+@click.option("--releases", default=None,
+              help="Range the new variant claims (default: exactly this release).")
+@pass_ctx
+def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> None:
+    """Port FIX to this release with offsets/fuzz and record it as a new variant."""
+    from hpatch.commands.refresh import refresh
+    sys.exit(refresh(_checkout(repo), ctx.catalog().get(fix), releases=releases))
+
+
+@cli.command("lint")
+@pass_ctx
+def lint_cmd(ctx: Context) -> None:
+    """Check every catalog entry against the schema and the catalog's rules."""
+    from hpatch.commands.lint import lint
+    sys.exit(lint(ctx.catalog_root))
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        output.error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except HpatchError as exc:
+        output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: keep the traceback, show one line
+        log = cache_dir() / "logs" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        output.error(f"internal error ({type(exc).__name__}: {exc}); details in {log}")
+        sys.exit(EXIT_BUG)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from hpatch import catalog as catalog_mod
+from hpatch import output, patching
+from hpatch.catalog import Fix
+from hpatch.errors import HpatchError
+
+
+def lint(root: Path) -> int:
+    """Check every entry against the schema and the rules; report all problems."""
+    problems: list[tuple[str, str]] = []
+    fixes: list[Fix] = []
+    entries = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not entries:
+        problems.append((str(root), "no catalog entries"))
+    for entry in entries:
+        if not (entry / "fix.toml").is_file():
+            problems.append((entry.name, "no fix.toml"))
+            continue
+        try:
+            fix = catalog_mod.load_fix(entry)
+        except HpatchError as exc:
+            problems.append((entry.name, str(exc)))
+            continue
+        fixes.append(fix)
+        problems.extend((fix.id, text) for text in check_fix(fix))
+    problems.extend(("catalog", text) for text in _check_unique(fixes))
+    try:
+        catalog_mod.load(root)
+    except HpatchError as exc:
+        problems.append(("catalog", str(exc)))
+    if problems:
+        output.table(problems, ["entry", "problem"])
+        output.error(f"{len(problems)} problem(s) in {root}")
+        return 1
+    variants = sum(len(f.variants) for f in fixes)
+    output.line(f"catalog OK: {len(fixes)} fixes, {variants} variants ({root})")
+    return 0
+
+
+def check_fix(fix: Fix) -> list[str]:
+    found = []
+    for i, a in enumerate(fix.variants):
+        for b in fix.variants[i + 1:]:
+            if a.releases.overlaps(b.releases):
+                found.append(f"variants {a.name} ({a.releases}) and {b.name} ({b.releases}) "
+                             "overlap")
+    names = [v.name for v in fix.variants]
+    if len(set(names)) != len(names):
+        found.append("two variants share a name")
+    for variant in fix.variants:
+        try:
+            parsed = patching.parse(variant.patch)
+        except HpatchError as exc:
+            found.append(str(exc))
+            continue
+        text = variant.patch.read_text(encoding="utf-8")
+        if not text.startswith("From ") or "\nSubject: " not in text:
+            found.append(f"{variant.patch.name} is not in `git format-patch` form")
+        outside = [p for p in parsed.paths if not _known_prefix(p)]
+        if outside:
+            found.append(f"{variant.patch.name} touches paths outside Hadoop's modules: "
+                         f"{', '.join(outside)}")
+    repro_dir = fix.directory / str(fix.reproducer.get("sources", "reproducer"))
+    java = list(repro_dir.rglob("*.java")) if repro_dir.is_dir() else []
+    if not java:
+        found.append(f"no reproducer: {repro_dir.relative_to(fix.directory)}/ has no .java file")
+    test_class = str(fix.reproducer.get("class", ""))
+    if not test_class:
+        found.append("[reproducer] needs `class`, the JUnit test to run")
+    elif java and not any(p.stem == test_class.rsplit(".", 1)[-1] for p in java):
+        found.append(f"reproducer class {test_class} has no source file")
+    return found
+
+
+def _known_prefix(path: str) -> bool:
+    return path.split("/", 1)[0].startswith("hadoop-") or path in ("pom.xml", "BUILDING.txt")
+
+
+def _check_unique(fixes: list[Fix]) -> list[str]:
+    seen: dict[str, str] = {}
+    found = []
+    for fix in fixes:
+        for name in (fix.id, *fix.aliases):
+            key = name.upper()
+            if key in seen and seen[key] != fix.id:
+                found.append(f"{name} names both {seen[key]} and {fix.id}")
+            seen[key] = fix.id
+    return found

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from hpatch import changes, output
+from hpatch.assess import Assessment, applied_commits, assess
+from hpatch.catalog import Catalog
+from hpatch.checkout import Checkout
+from hpatch.guard import Journal
+
+
+def assess_all(checkout: Checkout, catalog: Catalog) -> list[Assessment]:
+    release = checkout.hadoop_release()
+    applied = applied_commits(checkout.hpatch_commits())
+    return [assess(checkout, fix, release, applied) for fix in catalog]
+
+
+def status(checkout: Checkout, catalog: Catalog, *, as_json: bool) -> int:
+    release = checkout.hadoop_release()
+    results = assess_all(checkout, catalog)
+    branch = checkout.branch()
+    pending = Journal.read(changes.state_dir(checkout))
+    if as_json:
+        output.as_json({
+            "repo": str(checkout.root), "release": str(release), "branch": branch,
+            "head": checkout.head(),
+            "interrupted": pending.op + " " + pending.fix if pending else None,
+            "fixes": [r.as_dict() for r in results],
+        })
+        return 0
+    output.line(f"Hadoop {release} at {checkout.root} "
+                f"({'branch ' + branch if branch else 'detached HEAD'})")
+    if pending:
+        output.note(f"an interrupted `{pending.op} {pending.fix}` is pending; "
+                    "`hpatch recover` (or the next apply/revert) finishes it")
+    rows = [(r.fix.id, r.state.value, r.variant.name if r.variant else "-", r.detail)
+            for r in results]
+    output.table(rows, ["fix", "state", "variant", "detail"])
+    return 0

@@ -1,0 +1,125 @@
+"""One hpatch run per checkout at a time, and a journal so that a run killed in
+the middle of a change leaves a state the next run can finish or undo."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hpatch.errors import LockedError
+
+
+def _proc_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot, to tell a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _alive(pid: int, start: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not start or _proc_start(pid) in ("", start)
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    host: str
+    command: str
+    since: float
+    start: str = ""
+
+    def describe(self) -> str:
+        when = time.strftime("%H:%M:%S", time.localtime(self.since))
+        return f"pid {self.pid} on {self.host}, `{self.command}`, since {when}"
+
+
+@contextmanager
+def repo_lock(state_dir: Path, command: str) -> Iterator[list[str]]:
+    """Hold state_dir/lock for the duration; yields notes (e.g. a stale lock taken over)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock = state_dir / "lock"
+    notes: list[str] = []
+    me = Holder(os.getpid(), socket.gethostname(), command, time.time(), _proc_start(os.getpid()))
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_holder(lock)
+            if holder and (holder.host != me.host or _alive(holder.pid, holder.start)):
+                raise LockedError(
+                    f"another hpatch run holds {lock}: {holder.describe()}; "
+                    "wait for it to finish") from None
+            what = holder.describe() if holder else "unreadable"
+            notes.append(f"took over a stale lock ({what}: that process is gone)")
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(me), handle)
+        break
+    else:
+        raise LockedError(f"could not take {lock}")
+    try:
+        yield notes
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _read_holder(lock: Path) -> Holder | None:
+    try:
+        return Holder(**json.loads(lock.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Journal:
+    """What a change is about to do, written before the branch moves."""
+
+    op: str
+    fix: str
+    branch: str
+    old: str
+    new: str
+    paths: list[str]
+
+    @staticmethod
+    def path(state_dir: Path) -> Path:
+        return state_dir / "journal.json"
+
+    def write(self, state_dir: Path) -> None:
+        target = self.path(state_dir)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(target)
+
+    @classmethod
+    def read(cls, state_dir: Path) -> Journal | None:
+        target = cls.path(state_dir)
+        if not target.is_file():
+            return None
+        try:
+            return cls(**json.loads(target.read_text()))
+        except (ValueError, TypeError):
+            print(f"hpatch: ignoring an unreadable journal {target}", file=sys.stderr)
+            return None
+
+    @classmethod
+    def clear(cls, state_dir: Path) -> None:
+        cls.path(state_dir).unlink(missing_ok=True)

@@ -1,0 +1,132 @@
+"""The only module that runs mvn. All artifact access goes through it, so a
+user's settings.xml (mirrors, proxies, credentials) applies as it would to mvn."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from hpatch import proc
+from hpatch.errors import MavenError, ProcessError
+
+# Pinned, so every machine resolves the same plugin and no prefix lookup is needed.
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    group: str
+    artifact: str
+    version: str
+    type: str = "jar"
+    classifier: str = ""
+
+    @property
+    def filename(self) -> str:
+        classifier = f"-{self.classifier}" if self.classifier else ""
+        return f"{self.artifact}-{self.version}{classifier}.{self.type}"
+
+    def __str__(self) -> str:
+        parts = [self.group, self.artifact, self.type]
+        if self.classifier:
+            parts.append(self.classifier)
+        parts.append(self.version)
+        return ":".join(parts)
+
+
+def extra_args() -> list[str]:
+    """HPATCH_MAVEN_ARGS: extra mvn arguments, e.g. '-s my-settings.xml -o'."""
+    return shlex.split(os.environ.get("HPATCH_MAVEN_ARGS", ""))
+
+
+def _dependency_xml(art: Artifact) -> str:
+    classifier = f"<classifier>{escape(art.classifier)}</classifier>" if art.classifier else ""
+    return (
+        "<dependency>"
+        f"<groupId>{escape(art.group)}</groupId><artifactId>{escape(art.artifact)}</artifactId>"
+        f"<version>{escape(art.version)}</version><type>{escape(art.type)}</type>{classifier}"
+        "<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion>"
+        "</exclusions></dependency>"
+    )
+
+
+def _request_pom(artifacts: Sequence[Artifact]) -> str:
+    deps = "".join(_dependency_xml(a) for a in artifacts)
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0">'
+        "<modelVersion>4.0.0</modelVersion>"
+        "<groupId>hpatch.request</groupId><artifactId>fetch</artifactId>"
+        "<version>0</version><packaging>pom</packaging>"
+        f"<dependencies>{deps}</dependencies></project>\n"
+    )
+
+
+def fetch(artifacts: Sequence[Artifact], dest: Path) -> dict[Artifact, Path]:
+    """Copy exactly these artifacts (no transitive ones) into dest, in one mvn run."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hpatch-mvn-") as tmp:
+        pom = Path(tmp) / "pom.xml"
+        pom.write_text(_request_pom(artifacts), encoding="utf-8")
+        argv = [
+            "mvn", "-B", "-q", "-f", str(pom), *extra_args(),
+            f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+            f"-DoutputDirectory={dest}",
+            "-Dmdep.copyPom=false",
+        ]
+        try:
+            proc.run(argv, cwd=Path(tmp))
+        except ProcessError as exc:
+            raise explain_failure(exc) from exc
+    found: dict[Artifact, Path] = {}
+    for art in artifacts:
+        path = dest / art.filename
+        if not path.is_file():
+            raise MavenError(f"mvn reported success but {art.filename} is not in {dest}")
+        found[art] = path
+    return found
+
+
+_MISSING = re.compile(
+    r"(?:Could not find artifact|The following artifacts could not be resolved:)\s+([^\s,]+)"
+)
+_NETWORK = re.compile(
+    r"(Could not transfer artifact|Connection refused|UnknownHost|Unknown host|"
+    r"Network is unreachable|connect timed out|No route to host|offline mode|"
+    r"No plugin found for prefix)",
+    re.IGNORECASE,
+)
+
+
+def explain_failure(exc: ProcessError) -> MavenError:
+    """Turn mvn's output into one line a user can act on."""
+    if exc.returncode == 127:
+        return MavenError("mvn is not installed or not on PATH (hpatch fetches through mvn)")
+    text = exc.stdout + "\n" + exc.stderr
+    network = _NETWORK.search(text)
+    missing = _MISSING.search(text)
+    if network and "was not found in" not in text:
+        return MavenError(
+            "cannot reach the Maven repository: "
+            f"{_first_error_line(text)} (check the network, or the mirrors in settings.xml)"
+        )
+    if missing:
+        return MavenError(
+            f"not in the Maven repository: {missing.group(1).rstrip(':')} "
+            "(is that a published Hadoop release?)"
+        )
+    return MavenError(f"mvn failed (exit {exc.returncode}): {_first_error_line(text)}")
+
+
+def _first_error_line(text: str) -> str:
+    for line in text.splitlines():
+        clean = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+        if clean.startswith("[ERROR]") and len(clean) > 8:
+            return clean[8:].strip()[:300]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "(no output)"

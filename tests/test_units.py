@@ -1,0 +1,115 @@
+"""Pure logic: release numbers and ranges, hunk placement, catalog schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import unidiff
+
+from hpatch import catalog, patching
+from hpatch.errors import CatalogError, HpatchError
+from hpatch.releases import Release, ReleaseRange
+
+
+def test_release_order_and_qualifiers() -> None:
+    assert Release.parse("2.4.1") < Release.parse("2.10.0")
+    assert Release.parse("2.7.4-SNAPSHOT") < Release.parse("2.7.4")
+    assert Release.parse("2.7.4-SNAPSHOT") > Release.parse("2.7.3")
+    assert Release.parse("3.0.0-alpha1") < Release.parse("3.0.0")
+    assert Release.parse("2.6.0-cdh5.16.2") == Release.parse("2.6.0")
+    with pytest.raises(HpatchError):
+        Release.parse("banana")
+
+
+def test_range_contains_overlaps_and_without() -> None:
+    rng = ReleaseRange.parse([">=2.2.0,<2.8.0"])
+    assert rng.contains(Release.parse("2.2.0"))
+    assert not rng.contains(Release.parse("2.8.0"))
+    assert rng.overlaps(ReleaseRange.parse("==2.7.3"))
+    assert not rng.overlaps(ReleaseRange.parse(">=2.8.0"))
+    assert not ReleaseRange.parse("<2.6.0").overlaps(ReleaseRange.parse(">=2.6.0"))
+    assert ReleaseRange.parse("<=2.6.0").overlaps(ReleaseRange.parse(">=2.6.0"))
+    rest = rng.without(Release.parse("2.6.0"))
+    assert rest is not None
+    assert not rest.contains(Release.parse("2.6.0"))
+    assert rest.contains(Release.parse("2.5.2")) and rest.contains(Release.parse("2.6.5"))
+    assert not rest.overlaps(ReleaseRange.parse("==2.6.0"))
+    assert ReleaseRange.parse("==2.6.0").without(Release.parse("2.6.0")) is None
+    with pytest.raises(CatalogError):
+        ReleaseRange.parse("~2.6")
+
+
+DIFF = """\
+--- a/f.txt
++++ b/f.txt
+@@ -3,5 +3,5 @@
+ c
+ d
+-e
++E
+ f
+ g
+"""
+
+
+def _patched() -> unidiff.PatchedFile:
+    return unidiff.PatchSet(DIFF)[0]
+
+
+def test_locate_exact_offset_and_fuzz() -> None:
+    base = "a\nb\nc\nd\ne\nf\ng\nh\n"
+    [exact] = patching.locate(_patched(), base)
+    assert (exact.found, exact.offset, exact.fuzz) == (3, 0, 0)
+    [shifted] = patching.locate(_patched(), "x\ny\n" + base)
+    assert (shifted.found, shifted.offset, shifted.fuzz) == (5, 2, 0)
+    fuzzy_text = base.replace("c\n", "C changed\n")
+    [fuzzy] = patching.locate(_patched(), fuzzy_text)
+    assert fuzzy.fuzz == 1 and fuzzy.found == 3
+    new = patching.apply_placed(_patched(), fuzzy_text, [fuzzy])
+    assert new == "a\nb\nC changed\nd\nE\nf\ng\nh\n"
+    [missing] = patching.locate(_patched(), base.replace("e\n", "z\n"))
+    assert missing.found is None and "'e'" in missing.reason
+    [absent] = patching.locate(_patched(), None)
+    assert absent.reason == "file does not exist"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("just some words\n", "not a diff"),
+    (DIFF[:-8], "truncated"),
+    (DIFF.replace("a/f.txt", "a/../f.txt").replace("b/f.txt", "b/../f.txt"), "escapes"),
+    (DIFF.replace("--- a/f.txt", "--- /etc/f.txt").replace("+++ b/f.txt", "+++ /etc/f.txt"),
+     "absolute"),
+])
+def test_parse_refuses_bad_variants(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "v.patch"
+    path.write_text(text)
+    with pytest.raises(CatalogError, match=message):
+        patching.parse(path)
+
+
+def test_symlinked_directory_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "hadoop-evil").symlink_to(outside)
+    with pytest.raises(HpatchError, match="symlink"):
+        patching.check_paths_inside(repo, ["hadoop-evil/x.java"])
+
+
+def test_schema_rejects_unknown_and_missing_fields(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="missing field `title`"):
+        catalog.check_schema({"id": "X-1"}, {"id": (str, True), "title": (str, True)}, "f")
+    with pytest.raises(CatalogError, match="unknown field"):
+        catalog.check_schema({"id": "X-1", "colour": "red"}, {"id": (str, True)}, "f")
+    with pytest.raises(CatalogError, match="must be str"):
+        catalog.check_schema({"id": 3}, {"id": (str, True)}, "f")
+
+
+def test_bundled_catalog_loads_in_order() -> None:
+    cat = catalog.load(catalog.default_root())
+    ids = [f.id for f in cat]
+    assert "HDFS-9812" in ids and "YARN-4398" in ids
+    assert ids.index("HDFS-9812") < ids.index("YARN-4398")
+    assert cat.get("hdfs-9812").id == "HDFS-9812"
