@@ -7,6 +7,10 @@ cd "$here"
 python3 -m ruff check hpatch tests
 python3 -m mypy
 python3 -m hpatch lint
+if [ "${HPATCH_NO_DOCKER:-0}" != 1 ]; then
+  python3 -m hpatch image          # base + verification image, reused while unchanged
+  export HPATCH_REQUIRE_DOCKER=1   # so the Docker tests fail, never skip, here
+fi
 set +e
 python3 -m pytest "$@"
 rc=$?

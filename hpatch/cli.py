@@ -130,6 +130,60 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
     sys.exit(refresh(_checkout(repo), ctx.catalog().get(fix), releases=releases))
 
 
+@cli.command("verify")
+@click.argument("fixes", nargs=-1)
+@REPO
+@click.option("--version", "version", default=None,
+              help="Verify on a release's sources from Maven Central instead of a checkout.")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 50),
+              help="Run each reproducer N times on each side.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Fixes verified at once.")
+@click.option("--timeout", default=300, show_default=True, type=click.IntRange(10, 7200),
+              help="Seconds one reproducer run may take.")
+@click.option("--no-docker", is_flag=True, help="Run on the host's JDK instead of a container.")
+@click.option("--builder", type=click.Choice(["overlay"]), default="overlay",
+              show_default=True, help="overlay: compile the touched files against the jars.")
+@click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
+@JSON
+@pass_ctx
+def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
+               repeat: int, jobs: int, timeout: int, no_docker: bool, builder: str,
+               junit_xml: Path | None, as_json: bool) -> None:
+    """Prove fixes: the reproducer must fail on stock and pass patched."""
+    from hpatch.commands.verify import verify
+    from hpatch.paths import runs_dir
+    catalog = ctx.catalog()
+    chosen = catalog.select(fixes) if fixes else list(catalog)
+    if version:
+        from hpatch import sources
+        repo = sources.ensure_cached(Release.parse(version), progress=output.note)
+    sys.exit(verify(_checkout(repo), chosen, runtime_name="local" if no_docker else "docker",
+                    builder_name=builder, repeat=repeat, jobs=jobs, timeout=timeout,
+                    runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml))
+
+
+@cli.command("report")
+@click.argument("run")
+@click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
+@JSON
+@pass_ctx
+def report_cmd(ctx: Context, run: str, junit_xml: Path | None, as_json: bool) -> None:
+    """Re-print a verification RUN (an id under runs/, or its directory) from its files."""
+    from hpatch.commands.report import report_run
+    from hpatch.paths import runs_dir
+    sys.exit(report_run(ctx.catalog(), run, runs_dir(), as_json=as_json, junit_path=junit_xml))
+
+
+@cli.command("image")
+@click.option("--base", "base_only", is_flag=True,
+              help="Only the base image (debootstrap + docker import).")
+def image_cmd(base_only: bool) -> None:
+    """Make the container images verification runs in (reused while unchanged)."""
+    from hpatch.commands.image import image
+    sys.exit(image(base_only=base_only))
+
+
 @cli.command("lint")
 @pass_ctx
 def lint_cmd(ctx: Context) -> None:

@@ -92,6 +92,50 @@ def fetch(artifacts: Sequence[Artifact], dest: Path) -> dict[Artifact, Path]:
     return found
 
 
+def resolve_classpath(artifacts: Sequence[Artifact], *, exclude: Sequence[str] = ()) -> list[Path]:
+    """The jars of artifacts and all their runtime dependencies, as mvn resolves them.
+
+    exclude: 'group:artifact' pairs cut from the whole tree (e.g. jdk.tools, a
+    system-scoped jar that only exists inside old JDKs)."""
+    with tempfile.TemporaryDirectory(prefix="hpatch-mvn-") as tmp:
+        pom = Path(tmp) / "pom.xml"
+        pom.write_text(_classpath_pom(artifacts, exclude), encoding="utf-8")
+        out = Path(tmp) / "classpath.txt"
+        argv = ["mvn", "-B", "-q", "-f", str(pom), *extra_args(),
+                f"{DEPENDENCY_PLUGIN}:build-classpath", f"-Dmdep.outputFile={out}",
+                "-Dmdep.includeScope=runtime"]
+        try:
+            proc.run(argv, cwd=Path(tmp))
+        except ProcessError as exc:
+            raise explain_failure(exc) from exc
+        text = out.read_text(encoding="utf-8").strip()
+    jars = [Path(p) for p in text.split(os.pathsep) if p]
+    if not jars:
+        raise MavenError("mvn resolved an empty classpath")
+    return jars
+
+
+def _classpath_pom(artifacts: Sequence[Artifact], exclude: Sequence[str]) -> str:
+    exclusions = "".join(
+        f"<exclusion><groupId>{escape(g)}</groupId><artifactId>{escape(a)}</artifactId>"
+        "</exclusion>" for g, _, a in (e.partition(":") for e in exclude))
+    deps = []
+    for art in artifacts:
+        classifier = f"<classifier>{escape(art.classifier)}</classifier>" if art.classifier else ""
+        deps.append(
+            f"<dependency><groupId>{escape(art.group)}</groupId>"
+            f"<artifactId>{escape(art.artifact)}</artifactId><version>{escape(art.version)}"
+            f"</version><type>{escape(art.type)}</type>{classifier}"
+            f"<exclusions>{exclusions}</exclusions></dependency>")
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0">'
+        "<modelVersion>4.0.0</modelVersion>"
+        "<groupId>hpatch.request</groupId><artifactId>classpath</artifactId>"
+        "<version>0</version><packaging>pom</packaging>"
+        f"<dependencies>{''.join(deps)}</dependencies></project>\n"
+    )
+
+
 _MISSING = re.compile(
     r"(?:Could not find artifact|The following artifacts could not be resolved:)\s+([^\s,]+)"
 )

@@ -28,13 +28,13 @@ class ParsedPatch:
         found: list[str] = []
         for patched in self.patchset:
             for name in (patched.source_file, patched.target_file):
-                path = _strip_prefix(name)
+                path = strip_prefix(name)
                 if path and path not in found:
                     found.append(path)
         return found
 
 
-def _strip_prefix(name: str) -> str:
+def strip_prefix(name: str) -> str:
     if name in ("/dev/null", ""):
         return ""
     return name[2:] if name[:2] in ("a/", "b/") else name
@@ -80,7 +80,7 @@ def _header_paths(text: str) -> list[str]:
     names = [m.group(1) for m in _HEADER.finditer(text)]
     for match in _GIT_HEADER.finditer(text):
         names.extend(match.groups())
-    return [_strip_prefix(n) for n in names if _strip_prefix(n)]
+    return [strip_prefix(n) for n in names if strip_prefix(n)]
 
 
 def check_path_shape(repo_path: str, *, where: str) -> None:
@@ -178,7 +178,7 @@ def locate(patched: PatchedFile, content: str | None, *,
            max_fuzz: int = MAX_FUZZ) -> list[Placement]:
     """Place each hunk like patch(1): exact first, then dropping up to max_fuzz
     context lines at each end. Line numbers are 1-based."""
-    name = _strip_prefix(patched.target_file) or _strip_prefix(patched.source_file)
+    name = strip_prefix(patched.target_file) or strip_prefix(patched.source_file)
     if patched.is_added_file:
         reason = "" if content is None else "file already exists"
         return [Placement(name, 1, 1, None if content is not None else 1, 0, reason)]
@@ -256,6 +256,6 @@ def apply_placed(patched: PatchedFile, content: str | None,
 def locate_all(parsed: ParsedPatch, read: Callable[[str], str | None]) -> list[Placement]:
     placements: list[Placement] = []
     for patched in parsed.patchset:
-        name = _strip_prefix(patched.source_file) or _strip_prefix(patched.target_file)
+        name = strip_prefix(patched.source_file) or strip_prefix(patched.target_file)
         placements.extend(locate(patched, read(name)))
     return placements

@@ -1,9 +1,11 @@
-"""Where hpatch keeps its caches and logs."""
+"""Where hpatch keeps its caches, logs and run records, and finds its harness."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from hpatch.errors import HpatchError
 
 
 def cache_dir() -> Path:
@@ -13,3 +15,17 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "hpatch"
+
+
+def runs_dir() -> Path:
+    """HPATCH_RUNS, else ./runs: where every verification leaves its record."""
+    return Path(os.environ.get("HPATCH_RUNS", "runs")).resolve()
+
+
+def harness_dir() -> Path:
+    """The JVM side (runner, container scripts), shipped with hpatch."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_harness", here.parent / "harness"):
+        if (candidate / "verify.sh").is_file():
+            return candidate
+    raise HpatchError("hpatch's harness directory is missing from this installation")

@@ -29,7 +29,7 @@ def refresh(checkout: Checkout, fix: Fix, *, releases: str | None) -> int:
         files: dict[str, bytes | None] = {}
         records: list[dict[str, object]] = []
         for patched in parsed.patchset:
-            name = patching._strip_prefix(patched.source_file) or patching._strip_prefix(
+            name = patching.strip_prefix(patched.source_file) or patching.strip_prefix(
                 patched.target_file)
             content = checkout.read_blob("HEAD", name)
             placements = patching.locate(patched, content)
@@ -38,7 +38,7 @@ def refresh(checkout: Checkout, fix: Fix, *, releases: str | None) -> int:
                 raise ConflictError(
                     f"refresh cannot place {failed[0].describe()}; port {fix.id} by hand")
             new = patching.apply_placed(patched, content, placements)
-            target = patching._strip_prefix(patched.target_file) or name
+            target = patching.strip_prefix(patched.target_file) or name
             files[target] = None if new is None else new.encode("utf-8")
             records.extend({"file": p.file, "hunk": p.hunk, "offset": p.offset, "fuzz": p.fuzz}
                            for p in placements)

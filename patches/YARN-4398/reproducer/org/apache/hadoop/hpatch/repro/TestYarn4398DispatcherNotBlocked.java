@@ -45,19 +45,31 @@ public class TestYarn4398DispatcherNotBlocked {
     }
 
     @Override
+    public FSDataOutputStream create(Path f, boolean overwrite, int bufferSize,
+        short replication, long blockSize, Progressable progress) throws IOException {
+      stallOnApplicationState(f);
+      return super.create(f, overwrite, bufferSize, replication, blockSize, progress);
+    }
+
+    @Override
     public FSDataOutputStream create(Path f, FsPermission permission, boolean overwrite,
         int bufferSize, short replication, long blockSize, Progressable progress)
         throws IOException {
-      if (f.toString().contains("application_")) {
-        writing.countDown();
-        try {
-          release.await(120, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
+      stallOnApplicationState(f);
       return super.create(f, permission, overwrite, bufferSize, replication, blockSize,
           progress);
+    }
+
+    private static void stallOnApplicationState(Path f) {
+      if (!f.toString().contains("application_")) {
+        return;
+      }
+      writing.countDown();
+      try {
+        release.await(120, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

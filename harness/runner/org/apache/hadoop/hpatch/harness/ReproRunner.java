@@ -1,0 +1,113 @@
+package org.apache.hadoop.hpatch.harness;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.runner.Description;
+import org.junit.runner.JUnitCore;
+import org.junit.runner.Request;
+import org.junit.runner.notification.Failure;
+import org.junit.runner.notification.RunListener;
+
+/**
+ * Runs one reproducer class and prints, between markers, one line per test:
+ * its status and, for a failure, the exception's class, message and top frames.
+ * hpatch grades from these lines alone, so a run can be re-graded from its log.
+ */
+public final class ReproRunner {
+  private static final String BEGIN = "HPATCH-RESULT-BEGIN";
+  private static final String END = "HPATCH-RESULT-END";
+  private static final int FRAMES = 12;
+
+  private ReproRunner() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 1) {
+      System.err.println("usage: ReproRunner <test class>");
+      System.exit(2);
+    }
+    Class<?> test = Class.forName(args[0]);
+    final List<String> lines = new ArrayList<String>();
+    JUnitCore core = new JUnitCore();
+    core.addListener(new RunListener() {
+      private String current;
+      private boolean reported;
+
+      @Override
+      public void testStarted(Description d) {
+        current = d.getMethodName();
+        reported = false;
+      }
+
+      @Override
+      public void testFailure(Failure f) {
+        lines.add(describe(name(f.getDescription()), "failed", f.getException()));
+        reported = true;
+      }
+
+      @Override
+      public void testAssumptionFailure(Failure f) {
+        lines.add(describe(name(f.getDescription()), "skipped", f.getException()));
+        reported = true;
+      }
+
+      @Override
+      public void testIgnored(Description d) {
+        lines.add("test=" + esc(name(d)) + "\tstatus=skipped\texception=@Ignore");
+      }
+
+      @Override
+      public void testFinished(Description d) {
+        if (!reported) {
+          lines.add("test=" + esc(name(d)) + "\tstatus=passed");
+        }
+        current = null;
+      }
+
+      private String name(Description d) {
+        return d.getMethodName() != null ? d.getMethodName() : String.valueOf(current);
+      }
+    });
+    long start = System.nanoTime();
+    org.junit.runner.Result result = core.run(Request.aClass(test));
+    long millis = (System.nanoTime() - start) / 1000000L;
+    System.out.flush();
+    System.err.flush();
+    StringBuilder out = new StringBuilder();
+    out.append('\n').append(BEGIN).append('\n');
+    out.append("class=").append(esc(test.getName())).append("\tmillis=").append(millis)
+        .append("\trun=").append(result.getRunCount()).append('\n');
+    for (String line : lines) {
+      out.append(line).append('\n');
+    }
+    out.append(END).append('\n');
+    System.out.print(out);
+    System.out.flush();
+    System.exit(result.wasSuccessful() ? 0 : 1);
+  }
+
+  private static String describe(String test, String status, Throwable t) {
+    StringBuilder b = new StringBuilder();
+    b.append("test=").append(esc(test)).append("\tstatus=").append(status);
+    if (t != null) {
+      b.append("\texception=").append(esc(t.getClass().getName()));
+      b.append("\tmessage=").append(esc(String.valueOf(t.getMessage())));
+      StackTraceElement[] frames = t.getStackTrace();
+      StringBuilder fs = new StringBuilder();
+      for (int i = 0; i < frames.length && i < FRAMES; i++) {
+        if (i > 0) {
+          fs.append(';');
+        }
+        fs.append(frames[i].getClassName()).append('.').append(frames[i].getMethodName());
+      }
+      b.append("\tframes=").append(esc(fs.toString()));
+    }
+    return b.toString();
+  }
+
+  /** Keep one field on one line: tabs and newlines are escaped. */
+  private static String esc(String s) {
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "");
+  }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs inside the verification container (or on the host with --no-docker).
+# Layout of WORK (prepared by hpatch):
+#   classpath.txt          the release's jars, ':'-separated
+#   src/stock src/patched  the touched Java files, before and after the fix
+#   src/repro              the reproducer's sources; RUNNER: the harness runner
+#   test-class.txt         the JUnit class to run
+# Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt
+set -uo pipefail
+WORK="$1"; HARNESS="$2"; REPEAT="${3:-1}"; TIMEOUT="${4:-300}"
+cd "$WORK"
+JAVA_HOME="${HPATCH_JAVA_HOME:-${JAVA_HOME:-}}"
+if [ -z "$JAVA_HOME" ]; then JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"; fi
+JAVAC="$JAVA_HOME/bin/javac"; JAVA="$JAVA_HOME/bin/java"
+CP="$(cat classpath.txt)"
+TEST_CLASS="$(cat test-class.txt)"
+"$JAVA" -version > jvm.txt 2>&1
+echo "JAVA_HOME=$JAVA_HOME" >> jvm.txt
+# Hadoop 2.x and its test libraries reflect into the JDK; from JDK 9 on that
+# needs the packages opened (JDK 8, the container's, needs nothing).
+JVM_OPTS=()
+if ! grep -q '"1\.' jvm.txt; then
+  for pkg in java.lang java.lang.reflect java.util java.util.concurrent java.io java.nio \
+             java.net sun.nio.ch sun.net.util java.security javax.security.auth; do
+    JVM_OPTS+=("--add-opens=java.base/$pkg=ALL-UNNAMED")
+  done
+fi
+
+compile() {  # name, output dir, classpath, sources dir...
+  local name="$1" out="$2" cp="$3"; shift 3
+  mkdir -p "$out"
+  find "$@" -name '*.java' > "sources-$name.txt"
+  if [ ! -s "sources-$name.txt" ]; then echo "no sources" > "compile-$name.log"; echo 1 > "status-compile-$name.txt"; return 1; fi
+  echo "hpatch-progress: compiling $name ($(wc -l < "sources-$name.txt") files)"
+  "$JAVAC" -nowarn -proc:none -encoding UTF-8 -source 8 -target 8 -d "$out" -cp "$cp" \
+    @"sources-$name.txt" > "compile-$name.log" 2>&1
+  local rc=$?
+  echo "$rc" > "status-compile-$name.txt"
+  return $rc
+}
+
+compile stock classes/stock "$CP" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
+compile patched classes/patched "$CP" src/patched || { echo "hpatch-progress: patched does not compile"; exit 0; }
+compile repro classes/repro "$CP" src/repro "$HARNESS/runner" || { echo "hpatch-progress: reproducer does not compile"; exit 0; }
+
+run() {  # side, n
+  local side="$1" n="$2"
+  local data="$WORK/data/$side-$n"
+  mkdir -p "$data"
+  echo "hpatch-progress: running $side ($n/$REPEAT)"
+  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" \
+      -Dtest.build.data="$data" -Djava.io.tmpdir="$data" -Dhadoop.log.dir="$data" \
+      -cp "$WORK/classes/$side:$WORK/classes/repro:$CP" \
+      org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" ) > "$side-$n.log" 2>&1
+  echo $? > "status-$side-$n.txt"
+}
+for n in $(seq 1 "$REPEAT"); do
+  run stock "$n"
+  run patched "$n"
+done
+echo "hpatch-progress: done"

@@ -1,0 +1,106 @@
+"""The fast build: only the Java files a fix touches are compiled, stock and
+patched, against the release's published jars; the classes go ahead of the jars
+on the classpath."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+from hpatch import maven, patching
+from hpatch.assess import Assessment, State
+from hpatch.builders import Prepared, Progress
+from hpatch.checkout import Checkout
+from hpatch.errors import HpatchError
+from hpatch.paths import cache_dir
+from hpatch.releases import Release
+
+_LOCK = threading.Lock()
+JUNIT = maven.Artifact("junit", "junit", "4.12")
+MOCKITO = maven.Artifact("org.mockito", "mockito-all", "1.10.19")
+EXCLUDE = ("jdk.tools:jdk.tools",)
+
+
+def test_artifacts(release: Release) -> list[maven.Artifact]:
+    """What every reproducer may use: the release's mini clusters, the RM, JUnit, Mockito."""
+    version = str(release)
+    return [
+        maven.Artifact("org.apache.hadoop", "hadoop-minicluster", version),
+        maven.Artifact("org.apache.hadoop", "hadoop-yarn-server-resourcemanager", version),
+        JUNIT,
+        MOCKITO,
+    ]
+
+
+def release_classpath(release: Release, progress: Progress) -> list[Path]:
+    """Resolved once per release through mvn, then read from the cache."""
+    artifacts = test_artifacts(release)
+    key = hashlib.sha256(repr((artifacts, EXCLUDE)).encode()).hexdigest()[:10]
+    cached = cache_dir() / "classpath" / f"{release}-{key}.txt"
+    with _LOCK:
+        if cached.is_file():
+            jars = [Path(p) for p in cached.read_text().split("\n") if p]
+            if all(j.is_file() for j in jars):
+                return jars
+        progress(f"resolving the {release} test classpath through mvn")
+        jars = maven.resolve_classpath(artifacts, exclude=EXCLUDE)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text("\n".join(str(j) for j in jars) + "\n")
+        return jars
+
+
+class OverlayBuilder:
+    name = "overlay"
+
+    def prepare(self, checkout: Checkout, release: Release, assessment: Assessment,
+                work: Path, progress: Progress) -> Prepared:
+        stock, patched = _sides(checkout, assessment)
+        touched = sorted(p for p in set(stock) | set(patched) if p.endswith(".java"))
+        if not touched:
+            raise HpatchError(f"{assessment.fix.id}: the fix touches no Java file to build")
+        for side, files in (("stock", stock), ("patched", patched)):
+            for path in touched:
+                text = files.get(path)
+                if text is None:
+                    continue
+                target = work / "src" / side / _source_relative(path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8", errors="surrogateescape")
+        classpath = release_classpath(release, progress)
+        return Prepared(classpath, touched)
+
+
+def _source_relative(path: str) -> str:
+    """The path below src/main/java (package layout), so javac sees packages."""
+    marker = "/src/main/java/"
+    return path.split(marker, 1)[1] if marker in path else path
+
+
+def _sides(checkout: Checkout, assessment: Assessment) -> tuple[dict[str, str], dict[str, str]]:
+    """The touched files before and after the fix, from git objects (not the work tree)."""
+    fix = assessment.fix
+    if assessment.state is State.APPLIED and assessment.commit:
+        paths = checkout.touched_paths(assessment.commit)
+        stock = {p: t for p in paths if (t := checkout.read_blob(f"{assessment.commit}^", p))}
+        fixed = {p: t for p in paths if (t := checkout.read_blob(assessment.commit, p))}
+        return stock, fixed
+    if assessment.state is not State.APPLICABLE or assessment.variant is None:
+        raise HpatchError(f"{fix.id} is {assessment.state.value} here: nothing to verify")
+    parsed = patching.parse(assessment.variant.patch)
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
+    for patched_file in parsed.patchset:
+        source = patching.strip_prefix(patched_file.source_file)
+        target = patching.strip_prefix(patched_file.target_file) or source
+        content = checkout.read_blob("HEAD", source) if source else None
+        placements = patching.locate(patched_file, content, max_fuzz=0)
+        if not all(p.exact for p in placements):
+            raise HpatchError(f"{fix.id}: variant {assessment.variant.name} does not apply "
+                              "exactly to HEAD")
+        if content is not None and source:
+            before[source] = content
+        new = patching.apply_placed(patched_file, content, placements)
+        if new is not None:
+            after[target] = new
+    return before, after

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from hpatch import builders, output, runtime
+from hpatch.assess import State, applied_commits, assess
+from hpatch.catalog import Fix
+from hpatch.checkout import Checkout
+from hpatch.grading import Verdict
+from hpatch.verify import CellResult, CellSpec, junit_xml, new_run_id, run_cell
+
+HEADERS = ["fix", "release", "stock", "patched", "verdict", "time"]
+
+
+def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_name: str,
+           repeat: int, jobs: int, timeout: float, runs_root: Path, as_json: bool,
+           junit_path: Path | None) -> int:
+    """Run each applicable fix's reproducer on stock and patched; 0 iff all verified."""
+    release = checkout.hadoop_release()
+    applied = applied_commits(checkout.hpatch_commits())
+    run_id = new_run_id()
+    specs: list[CellSpec] = []
+    others: list[tuple[str, str, str]] = []
+    for fix in fixes:
+        result = assess(checkout, fix, release, applied)
+        if result.state in (State.APPLICABLE, State.APPLIED):
+            specs.append(CellSpec(result, release, runs_root / run_id / fix.id / str(release),
+                                  repeat=repeat, timeout=timeout))
+        else:
+            others.append((fix.id, result.state.value, result.detail))
+    results: list[CellResult] = []
+    if specs:
+        engine = runtime.make(runtime_name)
+        described = engine.prepare(output.note)
+        output.note(f"run {run_id}: {len(specs)} fix(es) at {release} on {described}")
+        builder = builders.make(builder_name)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(run_cell, spec, checkout, builder, engine, described,
+                                   run_id, output.note) for spec in specs]
+            results = [f.result() for f in futures]
+    report(results, others, as_json=as_json, junit_path=junit_path, run_id=run_id,
+           runs_root=runs_root)
+    attention = [s for _, s, _ in others if s == State.CONFLICT.value]
+    return 0 if results and all(r.verdict is Verdict.VERIFIED for r in results) and \
+        not attention else 1
+
+
+def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_json: bool,
+           junit_path: Path | None, run_id: str, runs_root: Path) -> None:
+    if junit_path is not None:
+        junit_path.write_text(junit_xml(results), encoding="utf-8")
+    if as_json:
+        output.as_json({"run": run_id, "runs_dir": str(runs_root / run_id),
+                        "results": [r.as_dict() for r in results],
+                        "not_verified": [{"fix": f, "state": s, "detail": d}
+                                         for f, s, d in others]})
+        return
+    rows = [(r.fix, r.release, _side(r.stock), _side(r.patched), r.verdict.value,
+             f"{r.seconds:.0f} s") for r in results]
+    if rows:
+        output.table(rows, HEADERS)
+        for r in results:
+            if r.verdict is not Verdict.VERIFIED:
+                output.line(f"{r.fix}: {r.verdict.value}: {r.reason} (logs: {r.run_dir})")
+    for fix_id, state, detail in others:
+        output.line(f"{fix_id}: {state}, not verified ({detail})")
+    if results:
+        output.line(f"run {run_id}: records in {runs_root / run_id}")
+
+
+def _side(outcomes: list[dict[str, str]]) -> str:
+    if not outcomes:
+        return "-"
+    first = outcomes[0]
+    text = first["summary"] if first["kind"] != "passed" else "passed"
+    if len(outcomes) > 1:
+        same = sum(o["kind"] == first["kind"] for o in outcomes)
+        text = f"{same}/{len(outcomes)} {text}"
+    return text if len(text) <= 70 else text[:67] + "..."

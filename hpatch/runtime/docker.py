@@ -1,0 +1,159 @@
+"""The Docker engine, through the docker SDK: the only module that imports it.
+
+Images are made here without any registry: the base with debootstrap and
+`docker import`, the verification image from harness/docker/verify.Dockerfile.
+Image tags hash their inputs, so a changed Dockerfile rebuilds by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import DockerException, ImageNotFound
+
+from hpatch import proc
+from hpatch.errors import HpatchError
+from hpatch.paths import harness_dir
+from hpatch.runtime import Job, Progress
+
+BASE_REPO = "hpatch-base"
+BASE_SUITE = os.environ.get("HPATCH_DEBIAN_SUITE", "sid")
+VERIFY_REPO = "hpatch-verify"
+PROGRESS = "hpatch-progress: "
+HOSTNAME = "hpatch-verify"
+
+
+def client() -> docker.DockerClient:
+    try:
+        engine = docker.from_env(timeout=600)
+        engine.ping()
+    except DockerException as exc:
+        raise HpatchError(
+            f"no Docker engine reachable ({str(exc).splitlines()[0][:120]}); start dockerd, "
+            "or run with --no-docker on the host's JDK") from exc
+    return engine
+
+
+def base_tag() -> str:
+    return f"{BASE_REPO}:{BASE_SUITE}"
+
+
+def ensure_base(engine: docker.DockerClient, progress: Progress) -> str:
+    """The base image; made with debootstrap + docker import when missing."""
+    tag = base_tag()
+    try:
+        return str(engine.images.get(tag).id)
+    except ImageNotFound:
+        pass
+    if shutil.which("debootstrap") is None:
+        raise HpatchError(f"no base image {tag} and no debootstrap to make it: "
+                          "apt-get install debootstrap, then `hpatch image base`")
+    mirror = os.environ.get("HPATCH_DEBIAN_MIRROR", "")
+    with tempfile.TemporaryDirectory(prefix="hpatch-rootfs-") as tmp:
+        root = Path(tmp) / "root"
+        progress(f"making base image {tag}: debootstrap --variant=minbase {BASE_SUITE}")
+        proc.run(["debootstrap", "--variant=minbase", BASE_SUITE, str(root),
+                  *([mirror] if mirror else [])], timeout=1800)
+        tarball = Path(tmp) / "rootfs.tar"
+        proc.run(["tar", "-C", str(root), "-cf", str(tarball), "."])
+        progress(f"importing {tarball.stat().st_size >> 20} MiB as {tag}")
+        repo, _, version = tag.partition(":")
+        engine.api.import_image_from_file(str(tarball), repository=repo, tag=version)
+    return str(engine.images.get(tag).id)
+
+
+def verify_tag(base_id: str) -> str:
+    dockerfile = (harness_dir() / "docker" / "verify.Dockerfile").read_bytes()
+    digest = hashlib.sha256(dockerfile + base_id.encode()).hexdigest()[:12]
+    return f"{VERIFY_REPO}:{digest}"
+
+
+def ensure_verify_image(engine: docker.DockerClient, progress: Progress) -> str:
+    base_id = ensure_base(engine, progress)
+    tag = verify_tag(base_id)
+    try:
+        engine.images.get(tag)
+        return tag
+    except ImageNotFound:
+        pass
+    progress(f"building {tag} from verify.Dockerfile")
+    stream = engine.api.build(
+        path=str(harness_dir() / "docker"), dockerfile="verify.Dockerfile", tag=tag,
+        buildargs={"BASE": base_tag()}, network_mode="host", rm=True, forcerm=True,
+        decode=True)
+    for chunk in stream:
+        if "error" in chunk:
+            raise HpatchError(f"building {tag} failed: {chunk['error'].strip()}")
+        text = str(chunk.get("stream", "")).strip()
+        if text.startswith("Step "):
+            progress(text)
+    return tag
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(self) -> None:
+        self._engine: docker.DockerClient | None = None
+        self._image = ""
+
+    def prepare(self, progress: Progress) -> str:
+        self._engine = client()
+        self._image = ensure_verify_image(self._engine, progress)
+        return f"docker image {self._image}"
+
+    def run(self, job: Job, progress: Progress) -> int:
+        assert self._engine is not None, "prepare() first"
+        volumes: dict[str, dict[str, str]] = {str(job.work): {"bind": str(job.work), "mode": "rw"}}
+        for path in job.readonly:
+            volumes.setdefault(str(path), {"bind": str(path), "mode": "ro"})
+        container: Any = self._engine.containers.run(
+            self._image, list(job.argv), detach=True, volumes=volumes,
+            working_dir=str(job.work), user=f"{os.getuid()}:{os.getgid()}",
+            environment={"HOME": str(job.work)}, network_mode="none", hostname=HOSTNAME,
+            extra_hosts={HOSTNAME: "127.0.0.1"}, mem_limit="6g", init=True)
+        follower = threading.Thread(target=_follow, args=(container, progress), daemon=True)
+        follower.start()
+        peak: list[int] = [0]
+        sampler = threading.Thread(target=_sample_memory, args=(container, peak), daemon=True)
+        sampler.start()
+        try:
+            result = container.wait(timeout=job.timeout)
+            code = int(result.get("StatusCode", 1))
+        except Exception:  # the engine's own timeout: stop the container, call it one
+            container.kill()
+            code = 124
+        finally:
+            follower.join(timeout=5)
+            if peak[0]:
+                (job.work / "peak-memory-bytes.txt").write_text(f"{peak[0]}\n")
+            container.remove(force=True)
+        return code
+
+
+def _sample_memory(container: Any, peak: list[int]) -> None:
+    """The container's peak memory (cgroup max_usage where the engine reports it)."""
+    try:
+        for stats in container.stats(stream=True, decode=True):
+            memory = stats.get("memory_stats", {})
+            peak[0] = max(peak[0], int(memory.get("max_usage") or memory.get("usage") or 0))
+    except Exception:
+        return
+
+
+def _follow(container: Any, progress: Progress) -> None:
+    buffer = b""
+    for chunk in container.logs(stream=True, follow=True):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            text = line.decode("utf-8", "replace")
+            if text.startswith(PROGRESS):
+                progress(text[len(PROGRESS):].strip())

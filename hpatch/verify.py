@@ -1,0 +1,225 @@
+"""Verification: for each (fix, release), build stock and patched, run the
+reproducer on both in the same runtime, grade the logs, and keep the record in
+runs/<run-id>/<fix>/<release>/."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hpatch import builders, grading
+from hpatch.assess import Assessment
+from hpatch.checkout import Checkout
+from hpatch.errors import HpatchError
+from hpatch.grading import Grade, Outcome, Verdict
+from hpatch.paths import harness_dir
+from hpatch.releases import Release
+from hpatch.runtime import Job, Runtime
+
+Progress = Callable[[str], None]
+RESULT = "result.json"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One (fix, release) verification: everything that decides its outcome."""
+
+    assessment: Assessment
+    release: Release
+    run_dir: Path
+    repeat: int = 1
+    timeout: float = 300.0
+
+    @property
+    def fix_id(self) -> str:
+        return self.assessment.fix.id
+
+    @property
+    def work(self) -> Path:
+        return self.run_dir / "work"
+
+
+@dataclass
+class CellResult:
+    fix: str
+    release: str
+    verdict: Verdict
+    reason: str
+    seconds: float
+    run_dir: str
+    variant: str = ""
+    variant_sha: str = ""
+    stock: list[dict[str, str]] = field(default_factory=list)
+    patched: list[dict[str, str]] = field(default_factory=list)
+    runtime: str = ""
+    jvm: str = ""
+    builder: str = ""
+    date: str = ""
+    run_id: str = ""
+    peak_mib: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["verdict"] = self.verdict.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CellResult:
+        values = dict(data)
+        values["verdict"] = Verdict(values["verdict"])
+        return cls(**values)
+
+
+def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runtime: Runtime,
+             runtime_name: str, run_id: str, progress: Progress) -> CellResult:
+    fix = spec.assessment.fix
+    label = f"{fix.id} @ {spec.release}"
+
+    def say(text: str) -> None:
+        progress(f"{label}: {text}")
+
+    start = time.monotonic()
+    if spec.run_dir.exists():
+        shutil.rmtree(spec.run_dir)
+    spec.work.mkdir(parents=True)
+    variant = spec.assessment.variant
+    base = CellResult(fix.id, str(spec.release), Verdict.ERROR, "", 0.0, str(spec.run_dir),
+                      variant=variant.name if variant else "",
+                      variant_sha=variant.digest() if variant else "",
+                      runtime=runtime_name, builder=builder.name,
+                      date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), run_id=run_id)
+    try:
+        prepared = builder.prepare(checkout, spec.release, spec.assessment, spec.work, say)
+        _lay_out_reproducer(fix.directory, fix.reproducer, spec.work)
+        (spec.work / "classpath.txt").write_text(os.pathsep.join(map(str, prepared.classpath)))
+        (spec.work / "test-class.txt").write_text(str(fix.reproducer["class"]))
+        harness = harness_dir()
+        argv = ["bash", str(harness / "verify.sh"), str(spec.work), str(harness),
+                str(spec.repeat), str(int(spec.timeout))]
+        (spec.run_dir / "commands.txt").write_text(" ".join(argv) + "\n")
+        roots = sorted({_jar_root(j) for j in prepared.classpath})
+        job = Job(spec.work, argv, [harness, *roots],
+                  timeout=spec.repeat * 2 * (spec.timeout + 30) + 600)
+        code = runtime.run(job, say)
+        if code != 0:
+            base.reason = f"the verification script exited {code}; see {spec.work}"
+        else:
+            grade = grade_work(spec.work, str(fix.reproducer["class"]), spec.repeat)
+            base.verdict, base.reason = grade.verdict, grade.reason
+            base.stock = [o.as_dict() for o in grade.stock]
+            base.patched = [o.as_dict() for o in grade.patched]
+        base.jvm = _read(spec.work / "jvm.txt").splitlines()[0] if (
+            spec.work / "jvm.txt").is_file() else ""
+        peak = _read(spec.work / "peak-memory-bytes.txt").strip()
+        base.peak_mib = round(int(peak) / 2**20, 1) if peak.isdigit() else 0.0
+    except HpatchError as exc:
+        base.reason = str(exc)
+    base.seconds = round(time.monotonic() - start, 1)
+    _publish_logs(spec.work, spec.run_dir)
+    (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
+    say(f"{base.verdict.value} ({base.seconds:.0f} s)")
+    return base
+
+
+def _jar_root(jar: Path) -> Path:
+    """The local Maven repository a jar lives in (mounted read-only)."""
+    parts = jar.parts
+    if "repository" in parts:
+        return Path(*parts[: len(parts) - parts[::-1].index("repository")])
+    return jar.parent
+
+
+def _lay_out_reproducer(fix_dir: Path, reproducer: dict[str, Any], work: Path) -> None:
+    source = fix_dir / str(reproducer.get("sources", "reproducer"))
+    if not source.is_dir():
+        raise HpatchError(f"reproducer sources missing: {source}")
+    shutil.copytree(source, work / "src" / "repro")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+def _status(path: Path) -> int | None:
+    text = _read(path).strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
+    """Pure: the verdict from the files a run left (compile statuses, logs)."""
+    for side in ("stock", "patched", "repro"):
+        status = _status(work / f"status-compile-{side}.txt")
+        if status != 0:
+            name = "the reproducer" if side == "repro" else side
+            return grading.compile_failure(name, _read(work / f"compile-{side}.log"))
+    runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
+    for side, outcomes in runs.items():
+        for n in range(1, repeat + 1):
+            log = work / f"{side}-{n}.log"
+            outcomes.append(grading.parse_run(_read(log), _status(
+                work / f"status-{side}-{n}.txt"), test_class))
+    return grading.grade(runs["stock"], runs["patched"])
+
+
+def _publish_logs(work: Path, run_dir: Path) -> None:
+    """Keep the logs next to result.json (the work tree keeps classes and data)."""
+    for log in sorted(work.glob("*.log")) + sorted(work.glob("*.txt")):
+        if log.name.startswith(("stock-", "patched-", "compile-")) or log.name in (
+                "jvm.txt", "classpath.txt"):
+            shutil.copyfile(log, run_dir / log.name)
+    data = work / "data"
+    if data.is_dir():
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def load_run(run_dir: Path) -> list[CellResult]:
+    results = []
+    for path in sorted(run_dir.glob(f"*/*/{RESULT}")):
+        results.append(CellResult.from_dict(json.loads(path.read_text())))
+    if not results:
+        raise HpatchError(f"no verification results under {run_dir}")
+    return results
+
+
+def regrade(result: CellResult, test_class: str) -> CellResult:
+    """A result re-graded from its saved work files (no JVM is started)."""
+    work = Path(result.run_dir) / "work"
+    if not work.is_dir() or not (work / "status-compile-stock.txt").is_file():
+        return result
+    repeat = max(1, len(result.stock))
+    grade = grade_work(work, test_class, repeat)
+    result.verdict, result.reason = grade.verdict, grade.reason
+    result.stock = [o.as_dict() for o in grade.stock]
+    result.patched = [o.as_dict() for o in grade.patched]
+    return result
+
+
+def junit_xml(results: list[CellResult]) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+    failures = sum(r.verdict is not Verdict.VERIFIED for r in results)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuite name="hpatch verify" tests="{len(results)}" failures="{failures}" '
+             f'errors="0" time="{sum(r.seconds for r in results):.1f}">']
+    for r in results:
+        lines.append(f'  <testcase classname={quoteattr("hpatch." + r.release)} '
+                     f'name={quoteattr(r.fix)} time="{r.seconds:.1f}">')
+        if r.verdict is Verdict.INCONCLUSIVE:
+            lines.append(f"    <skipped message={quoteattr(r.reason)}/>")
+        elif r.verdict is not Verdict.VERIFIED:
+            lines.append(f"    <failure type={quoteattr(r.verdict.value)} "
+                         f"message={quoteattr(r.reason)}>{escape(r.run_dir)}</failure>")
+        lines.append(f"    <system-out>{escape(r.verdict.value + ': ' + r.reason)}</system-out>")
+        lines.append("  </testcase>")
+    lines.append("</testsuite>")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,66 @@
+"""Grading is a pure function of saved logs: every verdict from synthetic logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpatch.grading import BEGIN, END, Kind, Verdict, grade, parse_run
+
+CLS = "org.apache.hadoop.hpatch.repro.TestX"
+
+
+def log(*tests: str) -> str:
+    body = "\n".join(tests)
+    return f"noise\n{BEGIN}\nclass={CLS}\tmillis=5\trun=1\n{body}\n{END}\n"
+
+
+def failed(exception: str, message: str, frames: str) -> str:
+    return (f"test=t\tstatus=failed\texception={exception}\tmessage={message}\t"
+            f"frames={frames}")
+
+
+OWN = f"org.junit.Assert.fail;org.junit.Assert.assertTrue;{CLS}.t;sun.reflect.X.invoke"
+PASSED = log("test=t\tstatus=passed")
+ASSERTED = log(failed("java.lang.AssertionError", "thread leaked", OWN))
+
+
+@pytest.mark.parametrize("text,code,kind,summary", [
+    (PASSED, 0, Kind.PASSED, "passed"),
+    (ASSERTED, 1, Kind.ASSERTION, "thread leaked"),
+    (log(failed("java.lang.AssertionError", "setup: cluster never came up", OWN)), 1,
+     Kind.BROKEN, "set-up failed"),
+    (log(failed("java.lang.NullPointerException", "null",
+                f"org.apache.hadoop.X.y;{CLS}.t")), 1, Kind.BROKEN, "NullPointerException"),
+    (log(failed("java.lang.Exception", "test timed out after 120000 milliseconds",
+                "java.lang.Object.wait")), 1, Kind.BROKEN, "timed out"),
+    (log(failed("java.lang.AssertionError", "inner assert",
+                "org.apache.hadoop.hdfs.Other.check;" + CLS + ".t")), 1, Kind.BROKEN,
+     "inner assert"),
+    (log("test=t\tstatus=skipped\texception=org.junit.AssumptionViolatedException\t"
+         "message=no libhadoop"), 0, Kind.SKIPPED, "no libhadoop"),
+    ("Exception in thread main java.lang.NoClassDefFoundError: X\n", 1, Kind.BROKEN,
+     "NoClassDefFoundError"),
+    ("half a log", 124, Kind.BROKEN, "timed out"),
+    (log(), 0, Kind.BROKEN, "no test"),
+])
+def test_parse_run(text: str, code: int, kind: Kind, summary: str) -> None:
+    outcome = parse_run(text, code, CLS)
+    assert outcome.kind is kind
+    assert summary in outcome.summary
+
+
+def test_verdicts() -> None:
+    stock_fail = parse_run(ASSERTED, 1, CLS)
+    ok = parse_run(PASSED, 0, CLS)
+    broken = parse_run("x", 1, CLS)
+    skipped = parse_run(log("test=t\tstatus=skipped\tmessage=no native"), 0, CLS)
+    assert grade([stock_fail], [ok]).verdict is Verdict.VERIFIED
+    assert grade([ok], [ok]).verdict is Verdict.NOT_REPRODUCED
+    assert grade([stock_fail], [stock_fail]).verdict is Verdict.NOT_FIXED
+    assert grade([broken], [ok]).verdict is Verdict.ERROR
+    assert grade([stock_fail], [broken]).verdict is Verdict.ERROR
+    assert grade([skipped], [skipped]).verdict is Verdict.INCONCLUSIVE
+    # repeated runs: one stock pass out of three is not a reproduction
+    assert grade([stock_fail, ok, stock_fail], [ok, ok, ok]).verdict is Verdict.NOT_REPRODUCED
+    assert grade([stock_fail] * 3, [ok, stock_fail, ok]).verdict is Verdict.NOT_FIXED
+    assert grade([], []).verdict is Verdict.ERROR

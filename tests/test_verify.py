@@ -1,0 +1,75 @@
+"""verify on real 2.4.1 sources and jars, a real JDK 8 in a real container."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import YARN_4398_FILE, git, run_hpatch
+
+pytestmark = [pytest.mark.network, pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def docker_ready() -> None:
+    """A Docker engine and the verification image (made here if missing)."""
+    result = run_hpatch("image", timeout=1800)
+    if result.code != 0:
+        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"Docker is required here: {result.err.strip()}")
+        pytest.skip(f"no Docker engine: {result.err.strip()}")
+
+
+def test_verify_241_in_docker(docker_ready: None, cached_release: str, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    junit = tmp_path / "verify.xml"
+    result = run_hpatch("verify", "--version", cached_release, "--jobs", "2", "--json",
+                        "--junit-xml", str(junit), env={"HPATCH_RUNS": str(runs)}, timeout=1200)
+    assert result.code == 0, result.out + result.err
+    data = json.loads(result.out)
+    verdicts = {r["fix"]: r["verdict"] for r in data["results"]}
+    assert verdicts == {"HDFS-9812": "verified", "YARN-4398": "verified"}
+    for r in data["results"]:
+        assert r["stock"][0]["kind"] == "assertion" and r["patched"][0]["kind"] == "passed"
+        assert r["jvm"].startswith('openjdk version "1.8.0')
+        assert r["runtime"].startswith("docker image hpatch-verify:")
+        record = Path(r["run_dir"])
+        for name in ("result.json", "stock-1.log", "patched-1.log", "jvm.txt",
+                     "classpath.txt", "commands.txt"):
+            assert (record / name).is_file(), name
+    leak = next(r for r in data["results"] if r["fix"] == "HDFS-9812")
+    assert "still alive" in leak["stock"][0]["summary"]
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == "2" and suite.get("failures") == "0"
+
+    # report re-grades from the files alone
+    report = run_hpatch("report", data["run"], "--json", env={"HPATCH_RUNS": str(runs)})
+    assert report.code == 0, report.err
+    again = {r["fix"]: r["verdict"] for r in json.loads(report.out)["results"]}
+    assert again == verdicts
+
+
+def test_a_fix_that_does_not_fix_is_caught(docker_ready: None, hadoop: Path,
+                                           catalog_copy: Path, tmp_path: Path) -> None:
+    """A variant that applies but only changes a comment must come out not-fixed."""
+    path = hadoop / YARN_4398_FILE
+    original = path.read_text()
+    path.write_text(original.replace(
+        "  public synchronized void storeNewApplication(RMApp app) {",
+        "  // YARN-4398: the RM dispatcher calls this (a comment changes nothing)\n"
+        "  public synchronized void storeNewApplication(RMApp app) {"))
+    git(hadoop, "commit", "-qam", "YARN-4398: comment only")
+    patch = git(hadoop, "format-patch", "-1", "--stdout", "--no-signature", "HEAD")
+    git(hadoop, "reset", "-q", "--hard", "HEAD^")
+    (catalog_copy / "YARN-4398" / "variants" / "2.4.patch").write_text(patch + "\n")
+    # the comment-only change is not a fix, so the code probe cannot see it as one
+    env = {"HPATCH_CATALOG": str(catalog_copy), "HPATCH_RUNS": str(tmp_path / "runs")}
+    result = run_hpatch("verify", "YARN-4398", "--repo", str(hadoop), "--json", env=env,
+                        timeout=900)
+    assert result.code == 1
+    [cell] = json.loads(result.out)["results"]
+    assert cell["verdict"] == "not-fixed", cell
+    assert "blocked the RM dispatcher" in cell["reason"]
