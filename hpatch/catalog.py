@@ -92,6 +92,28 @@ class Fix:
     upstream_alternative: tuple[str, ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
 
+    def reproducer_for(self, release: Release) -> tuple[str, Path]:
+        """(JUnit class, sources dir) of the reproducer for this release.
+
+        [reproducer] names the default; [[reproducer.ranges]] entries (releases,
+        sources, optional class) take over where the test API differs."""
+        test_class = str(self.reproducer.get("class", ""))
+        sources = str(self.reproducer.get("sources", "reproducer"))
+        for entry in self.reproducer.get("ranges", []):
+            if ReleaseRange.parse(entry["releases"]).contains(release):
+                test_class = str(entry.get("class", test_class))
+                sources = str(entry["sources"])
+                break
+        return test_class, self.directory / sources
+
+    def reproducer_sets(self) -> list[tuple[str, Path]]:
+        """Every (class, sources dir) the entry declares, for lint."""
+        base = (str(self.reproducer.get("class", "")),
+                self.directory / str(self.reproducer.get("sources", "reproducer")))
+        ranges = [(str(e.get("class", base[0])), self.directory / str(e.get("sources", "")))
+                  for e in self.reproducer.get("ranges", [])]
+        return [base, *ranges]
+
     def variants_for(self, release: Release) -> list[Variant]:
         """Variants to try: those claiming release first, then the rest, nearest first."""
         claimed = [v for v in self.variants if v.releases.contains(release)]
@@ -222,6 +244,7 @@ def load_fix(directory: Path) -> Fix:
         )
     except re.error as exc:
         raise CatalogError(f"{meta_path} [detect]: bad regular expression: {exc}") from exc
+    _check_reproducer(data["reproducer"], str(meta_path))
     return Fix(
         id=fix_id,
         directory=directory,
@@ -242,6 +265,28 @@ def load_fix(directory: Path) -> Fix:
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
     )
+
+
+REPRODUCER_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "class": (str, True),
+    "sources": (str, False),
+    "ranges": (list, False),
+    "needs_native": (bool, False),
+}
+REPRODUCER_RANGE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "releases": ((str, list), True),
+    "sources": (str, True),
+    "class": (str, False),
+}
+
+
+def _check_reproducer(data: dict[str, Any], where: str) -> None:
+    check_schema(data, REPRODUCER_SCHEMA, f"{where} [reproducer]")
+    for number, entry in enumerate(data.get("ranges", []), 1):
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{where} [reproducer] range #{number} must be a table")
+        check_schema(entry, REPRODUCER_RANGE_SCHEMA, f"{where} [reproducer] range #{number}")
+        ReleaseRange.parse(entry["releases"])
 
 
 def load_variants(directory: Path) -> tuple[Variant, ...]:

@@ -56,27 +56,43 @@ def repo_lock(state_dir: Path, command: str) -> Iterator[list[str]]:
     notes: list[str] = []
     me = Holder(os.getpid(), socket.gethostname(), command, time.time(), _proc_start(os.getpid()))
     for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_holder(lock)
-            if holder and (holder.host != me.host or _alive(holder.pid, holder.start)):
-                raise LockedError(
-                    f"another hpatch run holds {lock}: {holder.describe()}; "
-                    "wait for it to finish") from None
-            what = holder.describe() if holder else "unreadable"
-            notes.append(f"took over a stale lock ({what}: that process is gone)")
-            lock.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(me), handle)
-        break
+        if _publish(lock, me):
+            break
+        holder = _read_holder(lock)
+        if holder is None and _age(lock) < 60:
+            raise LockedError(f"another hpatch run holds {lock} (just taken); wait for it")
+        if holder and (holder.host != me.host or _alive(holder.pid, holder.start)):
+            raise LockedError(
+                f"another hpatch run holds {lock}: {holder.describe()}; wait for it to finish")
+        what = holder.describe() if holder else "unreadable"
+        notes.append(f"took over a stale lock ({what}: that process is gone)")
+        lock.unlink(missing_ok=True)
     else:
         raise LockedError(f"could not take {lock}")
     try:
         yield notes
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _publish(lock: Path, me: Holder) -> bool:
+    """Create lock with its content in one step (link), so no reader sees it empty."""
+    tmp = lock.with_name(f"lock.{me.pid}.tmp")
+    tmp.write_text(json.dumps(asdict(me)))
+    try:
+        os.link(tmp, lock)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 1e9
 
 
 def _read_holder(lock: Path) -> Holder | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hpatch.errors import HpatchError
@@ -29,3 +32,16 @@ def harness_dir() -> Path:
         if (candidate / "verify.sh").is_file():
             return candidate
     raise HpatchError("hpatch's harness directory is missing from this installation")
+
+
+@contextmanager
+def cache_lock(name: str) -> Iterator[None]:
+    """Serialise filling one cache entry across processes (flock, released on exit)."""
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

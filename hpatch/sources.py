@@ -16,7 +16,7 @@ from pathlib import Path
 from hpatch import maven
 from hpatch.checkout import clone_local, init_release_repo
 from hpatch.errors import HpatchError
-from hpatch.paths import cache_dir
+from hpatch.paths import cache_dir, cache_lock
 from hpatch.releases import Release
 
 GROUP = "org.apache.hadoop"
@@ -79,6 +79,13 @@ def ensure_cached(release: Release, *, progress: Callable[[str], None]) -> Path:
     repo = cached_repo(release)
     if (repo / ".git" / "hpatch-complete").is_file():
         return repo
+    with cache_lock(f"sources-{release}"):
+        return _build_cached(release, repo, progress)
+
+
+def _build_cached(release: Release, repo: Path, progress: Callable[[str], None]) -> Path:
+    if (repo / ".git" / "hpatch-complete").is_file():
+        return repo  # another process made it while we waited
     repo.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{release}-", dir=repo.parent) as tmp:
         work = Path(tmp) / "repo"

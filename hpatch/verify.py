@@ -101,9 +101,12 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                       date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), run_id=run_id)
     try:
         prepared = builder.prepare(checkout, spec.release, spec.assessment, spec.work, say)
-        _lay_out_reproducer(fix.directory, fix.reproducer, spec.work)
+        test_class, repro_sources = fix.reproducer_for(spec.release)
+        if not repro_sources.is_dir():
+            raise HpatchError(f"reproducer sources missing: {repro_sources}")
+        shutil.copytree(repro_sources, spec.work / "src" / "repro")
         (spec.work / "classpath.txt").write_text(os.pathsep.join(map(str, prepared.classpath)))
-        (spec.work / "test-class.txt").write_text(str(fix.reproducer["class"]))
+        (spec.work / "test-class.txt").write_text(test_class)
         harness = harness_dir()
         argv = ["bash", str(harness / "verify.sh"), str(spec.work), str(harness),
                 str(spec.repeat), str(int(spec.timeout))]
@@ -115,7 +118,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         if code != 0:
             base.reason = f"the verification script exited {code}; see {spec.work}"
         else:
-            grade = grade_work(spec.work, str(fix.reproducer["class"]), spec.repeat)
+            grade = grade_work(spec.work, test_class, spec.repeat)
             base.verdict, base.reason = grade.verdict, grade.reason
             base.stock = [o.as_dict() for o in grade.stock]
             base.patched = [o.as_dict() for o in grade.patched]
@@ -138,13 +141,6 @@ def _jar_root(jar: Path) -> Path:
     if "repository" in parts:
         return Path(*parts[: len(parts) - parts[::-1].index("repository")])
     return jar.parent
-
-
-def _lay_out_reproducer(fix_dir: Path, reproducer: dict[str, Any], work: Path) -> None:
-    source = fix_dir / str(reproducer.get("sources", "reproducer"))
-    if not source.is_dir():
-        raise HpatchError(f"reproducer sources missing: {source}")
-    shutil.copytree(source, work / "src" / "repro")
 
 
 def _read(path: Path) -> str:

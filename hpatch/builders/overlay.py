@@ -13,7 +13,7 @@ from hpatch.assess import Assessment, State
 from hpatch.builders import Prepared, Progress
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
-from hpatch.paths import cache_dir
+from hpatch.paths import cache_dir, cache_lock
 from hpatch.releases import Release
 
 _LOCK = threading.Lock()
@@ -38,7 +38,7 @@ def release_classpath(release: Release, progress: Progress) -> list[Path]:
     artifacts = test_artifacts(release)
     key = hashlib.sha256(repr((artifacts, EXCLUDE)).encode()).hexdigest()[:10]
     cached = cache_dir() / "classpath" / f"{release}-{key}.txt"
-    with _LOCK:
+    with _LOCK, cache_lock(f"classpath-{release}"):
         if cached.is_file():
             jars = [Path(p) for p in cached.read_text().split("\n") if p]
             if all(j.is_file() for j in jars):
@@ -46,7 +46,9 @@ def release_classpath(release: Release, progress: Progress) -> list[Path]:
         progress(f"resolving the {release} test classpath through mvn")
         jars = maven.resolve_classpath(artifacts, exclude=EXCLUDE)
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_text("\n".join(str(j) for j in jars) + "\n")
+        partial = cached.with_suffix(".tmp")
+        partial.write_text("\n".join(str(j) for j in jars) + "\n")
+        partial.replace(cached)
         return jars
 
 

@@ -63,15 +63,14 @@ def check_fix(fix: Fix) -> list[str]:
         if outside:
             found.append(f"{variant.patch.name} touches paths outside Hadoop's modules: "
                          f"{', '.join(outside)}")
-    repro_dir = fix.directory / str(fix.reproducer.get("sources", "reproducer"))
-    java = list(repro_dir.rglob("*.java")) if repro_dir.is_dir() else []
-    if not java:
-        found.append(f"no reproducer: {repro_dir.relative_to(fix.directory)}/ has no .java file")
-    test_class = str(fix.reproducer.get("class", ""))
-    if not test_class:
-        found.append("[reproducer] needs `class`, the JUnit test to run")
-    elif java and not any(p.stem == test_class.rsplit(".", 1)[-1] for p in java):
-        found.append(f"reproducer class {test_class} has no source file")
+    for test_class, repro_dir in fix.reproducer_sets():
+        java = list(repro_dir.rglob("*.java")) if repro_dir.is_dir() else []
+        where = repro_dir.relative_to(fix.directory) if repro_dir.is_relative_to(
+            fix.directory) else repro_dir
+        if not java:
+            found.append(f"no reproducer: {where}/ has no .java file")
+        elif not any(p.stem == test_class.rsplit(".", 1)[-1] for p in java):
+            found.append(f"reproducer class {test_class} has no source file in {where}/")
     return found
 
 

@@ -6,6 +6,7 @@ from hpatch.catalog import Catalog
 from hpatch.commands.verify import report
 from hpatch.errors import HpatchError
 from hpatch.grading import Verdict
+from hpatch.releases import Release
 from hpatch.verify import load_run, regrade
 
 
@@ -18,7 +19,8 @@ def report_run(catalog: Catalog, run: str, runs_root: Path, *, as_json: bool,
     results = []
     for result in load_run(run_dir):
         try:
-            test_class = str(catalog.get(result.fix).reproducer["class"])
+            test_class, _ = catalog.get(result.fix).reproducer_for(
+                Release.parse(result.release))
         except HpatchError:
             results.append(result)
             continue
