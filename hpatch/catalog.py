@@ -245,6 +245,7 @@ def load_fix(directory: Path) -> Fix:
     except re.error as exc:
         raise CatalogError(f"{meta_path} [detect]: bad regular expression: {exc}") from exc
     _check_reproducer(data["reproducer"], str(meta_path))
+    _check_signatures(data.get("signatures", []), str(meta_path))
     return Fix(
         id=fix_id,
         directory=directory,
@@ -278,6 +279,38 @@ REPRODUCER_RANGE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "sources": (str, True),
     "class": (str, False),
 }
+
+
+SIGNATURE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "id": (str, True),
+    "pattern": (str, True),
+    "strength": (str, True),
+    "source": (str, True),
+    "explains": (str, True),
+}
+STRENGTHS = ("strong", "weak")
+
+
+def _check_signatures(entries: list[Any], where: str) -> None:
+    """[[signatures]]: how an operator recognises the bug in logs and jstacks.
+
+    pattern is a Python regular expression searched in the whole text (MULTILINE),
+    so a jstack frame followed by its lock line can be one pattern. A `strong`
+    signature alone names the fix; `weak` ones only add evidence."""
+    seen = set()
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{where} signature #{number} must be a table")
+        check_schema(entry, SIGNATURE_SCHEMA, f"{where} signature #{number}")
+        if entry["strength"] not in STRENGTHS:
+            raise CatalogError(f"{where} signature {entry['id']}: strength must be strong/weak")
+        if entry["id"] in seen:
+            raise CatalogError(f"{where}: two signatures are called {entry['id']}")
+        seen.add(entry["id"])
+        try:
+            re.compile(entry["pattern"], re.MULTILINE)
+        except re.error as exc:
+            raise CatalogError(f"{where} signature {entry['id']}: bad pattern: {exc}") from exc
 
 
 def _check_reproducer(data: dict[str, Any], where: str) -> None:

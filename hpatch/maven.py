@@ -159,12 +159,23 @@ def explain_failure(exc: ProcessError) -> MavenError:
             "cannot reach the Maven repository: "
             f"{_first_error_line(text)} (check the network, or the mirrors in settings.xml)"
         )
+    unresolved = _unresolved(text)
+    if unresolved and all(":sources:" in a for a in unresolved) and len(unresolved) > 1:
+        version = unresolved[0].rsplit(":", 1)[-1]
+        return MavenError(
+            f"the Maven repository has no -sources jars for {version} (that release did not "
+            "publish them): use a git checkout of it with --repo")
     if missing:
         return MavenError(
             f"not in the Maven repository: {missing.group(1).rstrip(':')} "
             "(is that a published Hadoop release?)"
         )
     return MavenError(f"mvn failed (exit {exc.returncode}): {_first_error_line(text)}")
+
+
+def _unresolved(text: str) -> list[str]:
+    match = re.search(r"could not be resolved: (.+?): ", text)
+    return [a.strip() for a in match.group(1).split(",")] if match else []
 
 
 def _first_error_line(text: str) -> str:
