@@ -36,6 +36,8 @@ class HpatchCommit:
     sha: str
     subject: str
     trailers: dict[str, str] = field(default_factory=dict)
+    author: str = ""
+    date: str = ""
 
     @property
     def fix_id(self) -> str:
@@ -166,21 +168,24 @@ class Checkout:
 
     # -- hpatch's own commits ----------------------------------------------
 
-    def hpatch_commits(self, rev: str = "HEAD") -> list[HpatchCommit]:
-        """hpatch's commits reachable from rev, oldest first (read from trailers)."""
+    def hpatch_commits(self, rev: str = "HEAD", since: str | None = None) -> list[HpatchCommit]:
+        """hpatch's commits reachable from rev (and not from since), oldest first."""
         if self.rev(rev) is None:
             return []
+        if since is not None and self.rev(since) is None:
+            raise HpatchError(f"unknown revision: {since}")
+        span = f"{since}..{rev}" if since else rev
         out = self.git(
             "log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
-            "--format=%H%x1f%s%x1f%B%x1e", rev, strip=False)
+            "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span, strip=False)
         commits = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
-            if len(parts) != 3:
+            if len(parts) != 5:
                 continue
-            sha, subject, body = parts
+            sha, subject, author, date, body = parts
             trailers = {m.group(1): m.group(2) for m in _TRAILER_LINE.finditer(body)}
-            commits.append(HpatchCommit(sha, subject, trailers))
+            commits.append(HpatchCommit(sha, subject, trailers, author, date))
         commits.reverse()
         return commits
 

@@ -184,6 +184,110 @@ def image_cmd(base_only: bool) -> None:
     sys.exit(image(base_only=base_only))
 
 
+@cli.command("diagnose")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--repo", "repo", type=click.Path(path_type=Path), default=None,
+              help="Say whether this checkout is affected.")
+@click.option("--version", "version", default=None, help="Say whether this release is affected.")
+@JSON
+@pass_ctx
+def diagnose_cmd(ctx: Context, files: tuple[Path, ...], repo: Path | None, version: str | None,
+                 as_json: bool) -> None:
+    """Name the fixes whose symptoms FILES (logs, jstacks) show; exit 1 if any."""
+    from hpatch.commands.diagnose import diagnose
+    if repo and version:
+        raise UsageError("give --repo or --version, not both")
+    checkout = None
+    if version:
+        from hpatch import sources
+        checkout = _checkout(sources.ensure_cached(Release.parse(version), progress=output.note))
+    elif repo:
+        checkout = _checkout(repo)
+    sys.exit(diagnose(ctx.catalog(), list(files), checkout, as_json=as_json))
+
+
+def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for value in values:
+        release, sep, path = value.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--checkout takes RELEASE=DIR, not {value!r}")
+        found[str(Release.parse(release))] = Path(path)
+    return found
+
+
+@cli.command("matrix")
+@click.option("--releases", default=None,
+              help="Comma-separated releases (default: 2.2.0 … 3.3.6, fourteen of them).")
+@click.option("--fixes", "fix_names", default=None, help="Comma-separated fix ids (default: all).")
+@click.option("--checkout", "checkouts", multiple=True, metavar="RELEASE=DIR",
+              help="Use this checkout for a release (e.g. one without -sources jars).")
+@click.option("--verify", "do_verify", is_flag=True, help="Also verify every applicable cell.")
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 16))
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 50))
+@click.option("--no-docker", is_flag=True)
+@click.option("--json", "fmt", flag_value="json")
+@click.option("--markdown", "fmt", flag_value="markdown")
+@click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
+@click.option("--update-readme", "readme", type=click.Path(path_type=Path), default=None,
+              help="Write the Markdown table between the matrix markers of this file.")
+@pass_ctx
+def matrix_cmd(ctx: Context, releases: str | None, fix_names: str | None,
+               checkouts: tuple[str, ...], do_verify: bool, jobs: int, repeat: int,
+               no_docker: bool, fmt: str | None, junit_xml: Path | None,
+               readme: Path | None) -> None:
+    """Each fix's state (and with --verify, verdict) on each release; 1 if any needs attention."""
+    from hpatch.commands.matrix import matrix
+    from hpatch.matrix import DEFAULT_RELEASES
+    from hpatch.paths import runs_dir
+    catalog = ctx.catalog()
+    chosen = catalog.select(fix_names.split(",")) if fix_names else list(catalog)
+    wanted = [str(Release.parse(r)) for r in releases.split(",")] if releases else list(
+        DEFAULT_RELEASES)
+    sys.exit(matrix(chosen, wanted, checkouts=_checkout_map(checkouts), verify=do_verify,
+                    jobs=jobs, runtime_name="local" if no_docker else "docker", repeat=repeat,
+                    runs_root=runs_dir(), fmt=fmt or "table", junit_path=junit_xml,
+                    readme=readme))
+
+
+@cli.command("notes")
+@REPO
+@click.option("--since", default=None, help="Only what came after this revision.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "changes"]),
+              default="markdown", show_default=True)
+@click.option("--output", "out", type=click.Path(path_type=Path), default=None)
+@pass_ctx
+def notes_cmd(ctx: Context, repo: Path, since: str | None, fmt: str, out: Path | None) -> None:
+    """Release notes of the branch: the fixes it carries, read from commit trailers."""
+    from hpatch.commands.notes import release_notes
+    from hpatch.paths import runs_dir
+    sys.exit(release_notes(_checkout(repo), ctx.catalog(), runs_dir(), since=since, fmt=fmt,
+                           out=out))
+
+
+@cli.command("ci")
+@click.option("--emit", "kind", type=click.Choice(["github-actions", "gitlab"]), required=True)
+@click.option("--releases", default=None, help="Comma-separated releases (default: all 14).")
+@click.option("--install", default="pip install hpatch", show_default=True,
+              help="How the CI job installs hpatch.")
+@click.option("--matrix-args", default="", help="Extra arguments for each job's matrix run.")
+@click.option("--output", "out", type=click.Path(path_type=Path), default=None)
+def ci_cmd(kind: str, releases: str | None, install: str, matrix_args: str,
+           out: Path | None) -> None:
+    """Write a CI workflow that runs the matrix as one job per release."""
+    from hpatch.ci import emit
+    from hpatch.matrix import DEFAULT_RELEASES
+    wanted = [str(Release.parse(r)) for r in releases.split(",")] if releases else list(
+        DEFAULT_RELEASES)
+    text = emit(kind, wanted, install, matrix_args)
+    if out is None:
+        output.line(text.rstrip("\n"))
+    else:
+        out.write_text(text, encoding="utf-8")
+        output.note(f"wrote {out}")
+    sys.exit(0)
+
+
 @cli.command("lint")
 @pass_ctx
 def lint_cmd(ctx: Context) -> None:

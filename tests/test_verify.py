@@ -73,3 +73,28 @@ def test_a_fix_that_does_not_fix_is_caught(docker_ready: None, hadoop: Path,
     [cell] = json.loads(result.out)["results"]
     assert cell["verdict"] == "not-fixed", cell
     assert "blocked the RM dispatcher" in cell["reason"]
+
+
+def test_matrix_reuses_unchanged_cells_and_notes_cite_the_run(
+        docker_ready: None, hadoop: Path, tmp_path: Path) -> None:
+    env = {"HPATCH_RUNS": str(tmp_path / "runs"), "HPATCH_CACHE": str(tmp_path / "cache")}
+    args = ("matrix", "--releases", "2.4.1", "--fixes", "YARN-4398", "--verify", "--json")
+    first = run_hpatch(*args, env=env, timeout=900)
+    assert first.code == 0, first.err
+    [cell] = json.loads(first.out)
+    assert cell["verdict"] == "verified" and not cell["reused"]
+    second = run_hpatch(*args, env=env, timeout=900)
+    assert second.code == 0, second.err
+    [again] = json.loads(second.out)
+    assert again["verdict"] == "verified" and again["reused"]
+    assert "1 of 1 verified cell(s) reused" in second.err
+
+    # notes for a branch carrying the fix cite the verification run
+    assert run_hpatch("apply", "YARN-4398", "--repo", str(hadoop), env=env).code == 0
+    result = run_hpatch("verify", "YARN-4398", "--repo", str(hadoop), env=env, timeout=900)
+    assert result.code == 0, result.out + result.err
+    notes = json.loads(run_hpatch("notes", "--repo", str(hadoop), "--format", "json",
+                                  env=env).out)
+    [entry] = notes["fixes"]
+    assert entry["verification"]["verdict"] == "verified"
+    assert entry["verification"]["release"] == "2.4.1"

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from hpatch import output
+from hpatch.assess import Assessment, State, applied_commits, assess
+from hpatch.catalog import Catalog
+from hpatch.checkout import Checkout
+from hpatch.diagnose import Finding, scan, summarize
+
+NEXT_STEP = {
+    State.APPLICABLE: "this release lacks the fix: `hpatch apply {fix} --repo {repo}`, then "
+                      "`hpatch verify {fix} --repo {repo}`",
+    State.APPLIED: "the fix is applied in this checkout: check that the running build "
+                   "was made from it",
+    State.FIXED_UPSTREAM: "this release already carries the fix: the symptom has another cause",
+    State.NOT_AFFECTED: "this release does not have the buggy code: the symptom has another "
+                        "cause",
+    State.CONFLICT: "the bug is there but no variant applies: `hpatch refresh {fix} --repo "
+                    "{repo}`",
+}
+
+
+def diagnose(catalog: Catalog, files: list[Path], checkout: Checkout | None, *,
+             as_json: bool) -> int:
+    """Name the fixes whose signatures the logs show; 1 if any, 0 if none."""
+    findings = scan(files, catalog)
+    states: dict[str, Assessment] = {}
+    release = None
+    if checkout is not None and findings:
+        release = checkout.hadoop_release()
+        applied = applied_commits(checkout.hpatch_commits())
+        states = {f.fix.id: assess(checkout, f.fix, release, applied) for f in findings}
+    if as_json:
+        output.as_json({
+            "files": [str(f) for f in files],
+            "release": str(release) if release else None,
+            "findings": [_as_dict(f, states.get(f.fix.id), checkout) for f in findings],
+        })
+        return 1 if findings else 0
+    if not findings:
+        output.line(f"no known signature in {len(files)} file(s)")
+        return 0
+    for finding in findings:
+        _print(finding, states.get(finding.fix.id), checkout)
+    return 1
+
+
+def _next(state: Assessment | None, finding: Finding, checkout: Checkout | None) -> str:
+    if state is None:
+        return (f"affected releases: {finding.fix.affected}; see whether yours is with "
+                "`hpatch diagnose FILE --version V` or `--repo DIR`")
+    repo = str(checkout.root) if checkout else "DIR"
+    return NEXT_STEP[state.state].format(fix=finding.fix.id, repo=repo)
+
+
+def _print(finding: Finding, state: Assessment | None, checkout: Checkout | None) -> None:
+    fix = finding.fix
+    output.line(f"{fix.id}: {fix.title}")
+    output.line(f"  upstream: {', '.join(fix.upstream) or 'local fix'} "
+                f"(first released in {fix.first_fixed}); affected: {fix.affected}")
+    rows = [(h.strength, f"{Path(h.file).name}:{h.line}", h.text[:110])
+            for h in summarize(finding)]
+    output.table(rows, ["evidence", "where", "line"])
+    if state is not None:
+        output.line(f"  here: {state.state.value} ({state.detail})")
+    output.line("  next: " + _next(state, finding, checkout))
+    output.line()
+
+
+def _as_dict(finding: Finding, state: Assessment | None,
+             checkout: Checkout | None) -> dict[str, object]:
+    fix = finding.fix
+    return {
+        "fix": fix.id,
+        "title": fix.title,
+        "upstream": list(fix.upstream),
+        "fixed_in": list(fix.fixed_in),
+        "affected": fix.affected.as_list(),
+        "state": state.state.value if state else None,
+        "next": _next(state, finding, checkout),
+        "evidence": [{"signature": h.signature, "strength": h.strength, "file": h.file,
+                      "line": h.line, "text": h.text, "explains": h.explains}
+                     for h in summarize(finding)],
+    }
