@@ -5,9 +5,10 @@
 #   src/stock src/patched  the touched Java files, before and after the fix
 #   src/repro              the reproducer's sources; RUNNER: the harness runner
 #   test-class.txt         the JUnit class to run
+# NATIVE (optional): a directory holding libhadoop.so for this release
 # Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt
 set -uo pipefail
-WORK="$1"; HARNESS="$2"; REPEAT="${3:-1}"; TIMEOUT="${4:-300}"
+WORK="$1"; HARNESS="$2"; REPEAT="${3:-1}"; TIMEOUT="${4:-300}"; NATIVE="${5:-}"
 cd "$WORK"
 JAVA_HOME="${HPATCH_JAVA_HOME:-${JAVA_HOME:-}}"
 if [ -z "$JAVA_HOME" ]; then JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"; fi
@@ -19,6 +20,10 @@ echo "JAVA_HOME=$JAVA_HOME" >> jvm.txt
 # Hadoop 2.x and its test libraries reflect into the JDK; from JDK 9 on that
 # needs the packages opened (JDK 8, the container's, needs nothing).
 JVM_OPTS=()
+if [ -n "$NATIVE" ]; then
+  JVM_OPTS+=("-Djava.library.path=$NATIVE")
+  echo "native=$NATIVE" >> jvm.txt
+fi
 if ! grep -q '"1\.' jvm.txt; then
   for pkg in java.lang java.lang.reflect java.util java.util.concurrent java.io java.nio \
              java.net sun.nio.ch sun.net.util java.security javax.security.auth; do

@@ -144,12 +144,15 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @click.option("--no-docker", is_flag=True, help="Run on the host's JDK instead of a container.")
 @click.option("--builder", type=click.Choice(["overlay"]), default="overlay",
               show_default=True, help="overlay: compile the touched files against the jars.")
+@click.option("--native-lib", "native_lib", type=click.Path(path_type=Path), default=None,
+              envvar="HPATCH_NATIVE_LIB",
+              help="A directory with this release's libhadoop.so (from `hpatch build`).")
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
 @JSON
 @pass_ctx
 def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
                repeat: int, jobs: int, timeout: int, no_docker: bool, builder: str,
-               junit_xml: Path | None, as_json: bool) -> None:
+               native_lib: Path | None, junit_xml: Path | None, as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
     from hpatch.commands.verify import verify
     from hpatch.paths import runs_dir
@@ -160,7 +163,8 @@ def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | 
         repo = sources.ensure_cached(Release.parse(version), progress=output.note)
     sys.exit(verify(_checkout(repo), chosen, runtime_name="local" if no_docker else "docker",
                     builder_name=builder, repeat=repeat, jobs=jobs, timeout=timeout,
-                    runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml))
+                    runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml,
+                    native_lib=native_lib))
 
 
 @cli.command("report")

@@ -40,6 +40,7 @@ class CellSpec:
     run_dir: Path
     repeat: int = 1
     timeout: float = 300.0
+    native_lib: Path | None = None
 
     @property
     def fix_id(self) -> str:
@@ -68,6 +69,7 @@ class CellResult:
     date: str = ""
     run_id: str = ""
     peak_mib: float = 0.0
+    native_lib: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -98,6 +100,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                       variant=variant.name if variant else "",
                       variant_sha=variant.digest() if variant else "",
                       runtime=runtime_name, builder=builder.name,
+                      native_lib=str(spec.native_lib or ""),
                       date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), run_id=run_id)
     try:
         prepared = builder.prepare(checkout, spec.release, spec.assessment, spec.work, say)
@@ -110,8 +113,13 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         harness = harness_dir()
         argv = ["bash", str(harness / "verify.sh"), str(spec.work), str(harness),
                 str(spec.repeat), str(int(spec.timeout))]
-        (spec.run_dir / "commands.txt").write_text(" ".join(argv) + "\n")
         roots = sorted({_jar_root(j) for j in prepared.classpath})
+        if spec.native_lib is not None:
+            if not (spec.native_lib / "libhadoop.so").exists():
+                raise HpatchError(f"no libhadoop.so in {spec.native_lib}")
+            argv.append(str(spec.native_lib.resolve()))
+            roots.append(spec.native_lib.resolve())
+        (spec.run_dir / "commands.txt").write_text(" ".join(argv) + "\n")
         job = Job(spec.work, argv, [harness, *roots],
                   timeout=spec.repeat * 2 * (spec.timeout + 30) + 600)
         code = runtime.run(job, say)
@@ -203,10 +211,11 @@ def regrade(result: CellResult, test_class: str) -> CellResult:
 
 def junit_xml(results: list[CellResult]) -> str:
     from xml.sax.saxutils import escape, quoteattr
-    failures = sum(r.verdict is not Verdict.VERIFIED for r in results)
+    skipped = sum(r.verdict is Verdict.INCONCLUSIVE for r in results)
+    failures = sum(r.verdict is not Verdict.VERIFIED for r in results) - skipped
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuite name="hpatch verify" tests="{len(results)}" failures="{failures}" '
-             f'errors="0" time="{sum(r.seconds for r in results):.1f}">']
+             f'errors="0" skipped="{skipped}" time="{sum(r.seconds for r in results):.1f}">']
     for r in results:
         lines.append(f'  <testcase classname={quoteattr("hpatch." + r.release)} '
                      f'name={quoteattr(r.fix)} time="{r.seconds:.1f}">')

@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout.strip()
+def git(repo: Path, *args: str, raw: bool = False) -> str:
+    out = subprocess.run(["git", "-C", str(repo), *args], check=True,
+                         capture_output=True, text=True).stdout
+    return out if raw else out.strip()
 
 
 def main() -> None:
@@ -36,9 +37,11 @@ def main() -> None:
         env={"GIT_AUTHOR_DATE": "2026-11-21T00:00:00Z", "GIT_COMMITTER_DATE":
              "2026-11-21T00:00:00Z", "PATH": "/usr/bin:/bin"}).stdout.strip()
     context = sys.argv[5] if len(sys.argv) > 5 else "3"
-    patch = git(repo, "format-patch", f"-U{context}", "-1", "--stdout", "--no-signature", commit)
+    # Written as git prints it: a whitespace-only last context line must survive.
+    patch = git(repo, "format-patch", f"-U{context}", "-1", "--stdout", "--no-signature",
+                commit, raw=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(patch + "\n", encoding="utf-8")
+    out.write_text(patch, encoding="utf-8")
     git(repo, "reset", "-q", "--hard", head)
     print(f"wrote {out}")
 

@@ -15,7 +15,7 @@ HEADERS = ["fix", "release", "stock", "patched", "verdict", "time"]
 
 def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_name: str,
            repeat: int, jobs: int, timeout: float, runs_root: Path, as_json: bool,
-           junit_path: Path | None) -> int:
+           junit_path: Path | None, native_lib: Path | None = None) -> int:
     """Run each applicable fix's reproducer on stock and patched; 0 iff all verified."""
     release = checkout.hadoop_release()
     applied = applied_commits(checkout.hpatch_commits())
@@ -26,7 +26,7 @@ def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_n
         result = assess(checkout, fix, release, applied)
         if result.state in (State.APPLICABLE, State.APPLIED):
             specs.append(CellSpec(result, release, runs_root / run_id / fix.id / str(release),
-                                  repeat=repeat, timeout=timeout))
+                                  repeat=repeat, timeout=timeout, native_lib=native_lib))
         else:
             others.append((fix.id, result.state.value, result.detail))
     results: list[CellResult] = []
