@@ -142,8 +142,11 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @click.option("--timeout", default=300, show_default=True, type=click.IntRange(10, 7200),
               help="Seconds one reproducer run may take.")
 @click.option("--no-docker", is_flag=True, help="Run on the host's JDK instead of a container.")
-@click.option("--builder", type=click.Choice(["overlay"]), default="overlay",
-              show_default=True, help="overlay: compile the touched files against the jars.")
+@click.option("--builder", type=click.Choice(["overlay", "full"]), default="overlay",
+              show_default=True,
+              help="overlay: the release's published jars; full: a `hpatch build` (--build).")
+@click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None,
+              help="With --builder full: the output directory of `hpatch build`.")
 @click.option("--native-lib", "native_lib", type=click.Path(path_type=Path), default=None,
               envvar="HPATCH_NATIVE_LIB",
               help="A directory with this release's libhadoop.so (from `hpatch build`).")
@@ -152,7 +155,8 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @pass_ctx
 def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
                repeat: int, jobs: int, timeout: int, no_docker: bool, builder: str,
-               native_lib: Path | None, junit_xml: Path | None, as_json: bool) -> None:
+               build_dir: Path | None, native_lib: Path | None, junit_xml: Path | None,
+               as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
     from hpatch.commands.verify import verify
     from hpatch.paths import runs_dir
@@ -164,7 +168,7 @@ def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | 
     sys.exit(verify(_checkout(repo), chosen, runtime_name="local" if no_docker else "docker",
                     builder_name=builder, repeat=repeat, jobs=jobs, timeout=timeout,
                     runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml,
-                    native_lib=native_lib))
+                    native_lib=native_lib, build_dir=build_dir))
 
 
 @cli.command("report")
@@ -290,6 +294,30 @@ def ci_cmd(kind: str, releases: str | None, install: str, matrix_args: str,
         out.write_text(text, encoding="utf-8")
         output.note(f"wrote {out}")
     sys.exit(0)
+
+
+@cli.command("build")
+@REPO
+@click.option("--native/--no-native", default=True, show_default=True)
+@click.option("--modules", default=None,
+              help="Only these modules and what they need (e.g. hadoop-common-project/"
+                   "hadoop-common for libhadoop.so alone).")
+@click.option("--with-build-fixes", is_flag=True,
+              help="Apply the catalog's build fixes this release needs to the build's copy.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: builds/hadoop-<release>-<commit>).")
+@click.option("--timeout", "timeout_min", default=180, show_default=True,
+              type=click.IntRange(1, 1440), help="Minutes the build may take.")
+@pass_ctx
+def build_cmd(ctx: Context, repo: Path, native: bool, modules: str | None,
+              with_build_fixes: bool, out: Path | None, timeout_min: int) -> None:
+    """Build the checkout as it ships (mvn package -Pdist,native) in the build container."""
+    from hpatch.commands.build import build
+    from hpatch.paths import runs_dir
+    sys.exit(build(_checkout(repo), ctx.catalog(), native=native,
+                   modules=modules.split(",") if modules else [],
+                   with_build_fixes=with_build_fixes, out=out, timeout_min=timeout_min,
+                   runs_root=runs_dir()))
 
 
 @cli.command("lint")

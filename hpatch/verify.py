@@ -114,11 +114,15 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         argv = ["bash", str(harness / "verify.sh"), str(spec.work), str(harness),
                 str(spec.repeat), str(int(spec.timeout))]
         roots = sorted({_jar_root(j) for j in prepared.classpath})
-        if spec.native_lib is not None:
-            if not (spec.native_lib / "libhadoop.so").exists():
-                raise HpatchError(f"no libhadoop.so in {spec.native_lib}")
-            argv.append(str(spec.native_lib.resolve()))
-            roots.append(spec.native_lib.resolve())
+        native = spec.native_lib or prepared.native_lib
+        if native is not None:
+            if not (native / "libhadoop.so").exists():
+                raise HpatchError(f"no libhadoop.so in {native}")
+            argv.append(str(native.resolve()))
+            roots.append(native.resolve())
+            base.native_lib = str(native)
+        roots.extend(sorted({j.parent for j in prepared.classpath
+                             if not str(j).startswith(tuple(map(str, roots)))}))
         (spec.run_dir / "commands.txt").write_text(" ".join(argv) + "\n")
         job = Job(spec.work, argv, [harness, *roots],
                   timeout=spec.repeat * 2 * (spec.timeout + 30) + 600)

@@ -23,6 +23,7 @@ Progress = Callable[[str], None]
 class Prepared:
     classpath: list[Path]
     touched: list[str]
+    native_lib: Path | None = None
 
 
 class Builder(Protocol):
@@ -32,11 +33,14 @@ class Builder(Protocol):
                 work: Path, progress: Progress) -> Prepared: ...
 
 
-def make(name: str) -> Builder:
+def make(name: str, build_dir: Path | None = None) -> Builder:
     if name == "overlay":
         from hpatch.builders.overlay import OverlayBuilder
         return OverlayBuilder()
+    if name == "full":
+        from hpatch.builders.full import FullBuilder
+        return FullBuilder(build_dir)
     raise ValueError(f"unknown builder {name}")
 
 
-BUILDERS = ("overlay",)
+BUILDERS = ("overlay", "full")

@@ -15,7 +15,8 @@ HEADERS = ["fix", "release", "stock", "patched", "verdict", "time"]
 
 def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_name: str,
            repeat: int, jobs: int, timeout: float, runs_root: Path, as_json: bool,
-           junit_path: Path | None, native_lib: Path | None = None) -> int:
+           junit_path: Path | None, native_lib: Path | None = None,
+           build_dir: Path | None = None) -> int:
     """Run each applicable fix's reproducer on stock and patched; 0 iff all verified."""
     release = checkout.hadoop_release()
     applied = applied_commits(checkout.hpatch_commits())
@@ -34,7 +35,7 @@ def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_n
         engine = runtime.make(runtime_name)
         described = engine.prepare(output.note)
         output.note(f"run {run_id}: {len(specs)} fix(es) at {release} on {described}")
-        builder = builders.make(builder_name)
+        builder = builders.make(builder_name, build_dir)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(run_cell, spec, checkout, builder, engine, described,
                                    run_id, output.note) for spec in specs]

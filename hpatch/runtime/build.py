@@ -1,0 +1,111 @@
+"""The full build in a container: `mvn package -Pdist,native` of a checkout, as
+it ships. Docker-specific, like runtime/docker.py, whose client it uses."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from docker.errors import ImageNotFound
+
+from hpatch.errors import HpatchError
+from hpatch.paths import harness_dir
+from hpatch.runtime import Progress
+from hpatch.runtime.docker import base_tag, client, ensure_base
+
+BUILD_REPO = "hpatch-build"
+M2_VOLUME = "hpatch-m2"
+BUILDER_UID = 1000
+
+
+def dockerfile() -> Path:
+    for candidate in (harness_dir().parent / "Dockerfile.build",
+                      harness_dir() / "Dockerfile.build"):
+        if candidate.is_file():
+            return candidate
+    raise HpatchError("Dockerfile.build is missing from this installation")
+
+
+def ensure_build_image(progress: Progress) -> str:
+    engine = client()
+    base_id = ensure_base(engine, progress)
+    source = dockerfile()
+    digest = hashlib.sha256(source.read_bytes() + base_id.encode()).hexdigest()[:12]
+    tag = f"{BUILD_REPO}:{digest}"
+    try:
+        engine.images.get(tag)
+        return tag
+    except ImageNotFound:
+        pass
+    progress(f"building {tag} from {source.name} (JDK 8, Maven, CMake, gcc, protoc 2.5.0)")
+    stream = engine.api.build(path=str(source.parent), dockerfile=source.name, tag=tag,
+                              buildargs={"BASE": base_tag()}, network_mode="host", rm=True,
+                              forcerm=True, decode=True)
+    for chunk in stream:
+        if "error" in chunk:
+            raise HpatchError(f"building {tag} failed: {chunk['error'].strip()}")
+        text = str(chunk.get("stream", "")).strip()
+        if text.startswith("Step "):
+            progress(text[:150])
+    return tag
+
+
+def run_build(image: str, stage: Path, out: Path, maven_args: list[str], *, timeout: float,
+              progress: Progress) -> int:
+    """mvn in the build container as the unprivileged builder, on the staged copy.
+
+    The local Maven repository lives in the named volume hpatch-m2, kept between
+    builds; the full log goes to out/build.log; reactor progress is reported."""
+    engine = client()
+    script = ("set -o pipefail; cd /stage && mvn -B " + " ".join(maven_args) +
+              " 2>&1 | tee /out/build.log | grep --line-buffered -E "
+              "'^\\[INFO\\] (Building |BUILD|Total time)|ERROR'")
+    container: Any = engine.containers.run(
+        image, ["bash", "-c", script], detach=True, user=f"{BUILDER_UID}:{BUILDER_UID}",
+        volumes={str(stage): {"bind": "/stage", "mode": "rw"},
+                 str(out): {"bind": "/out", "mode": "rw"},
+                 M2_VOLUME: {"bind": "/home/builder/.m2", "mode": "rw"}},
+        network_mode="host", working_dir="/stage", init=True)
+    follower = threading.Thread(target=_follow, args=(container, progress), daemon=True)
+    follower.start()
+    started = time.monotonic()
+    try:
+        result = container.wait(timeout=timeout)
+        code = int(result.get("StatusCode", 1))
+    except Exception:
+        container.kill()
+        progress(f"the build passed its time limit ({timeout / 60:.0f} min) and was stopped")
+        code = 124
+    finally:
+        follower.join(timeout=5)
+        container.remove(force=True)
+    progress(f"mvn exited {code} after {(time.monotonic() - started) / 60:.1f} min")
+    return code
+
+
+def _follow(container: Any, progress: Progress) -> None:
+    buffer = b""
+    for chunk in container.logs(stream=True, follow=True):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            text = line.decode("utf-8", "replace").strip()
+            if text:
+                progress(text.replace("[INFO] ", "")[:160])
+
+
+def prepare_dirs(*dirs: Path) -> None:
+    """The builder (uid 1000) writes there; as root, hand them over."""
+    for directory in dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            for root, subdirs, files in os.walk(directory):
+                os.chown(root, BUILDER_UID, BUILDER_UID)
+                for name in subdirs + files:
+                    os.lchown(os.path.join(root, name), BUILDER_UID, BUILDER_UID)
+        else:
+            directory.chmod(0o777)
