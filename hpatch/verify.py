@@ -127,11 +127,14 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         job = Job(spec.work, argv, [harness, *roots],
                   timeout=spec.repeat * 2 * (spec.timeout + 30) + 600)
         code = runtime.run(job, say)
-        if code != 0:
+        if code != 0 and not _all_runs_recorded(spec.work, spec.repeat):
             base.reason = f"the verification script exited {code}; see {spec.work}"
         else:
             grade = grade_work(spec.work, test_class, spec.repeat)
             base.verdict, base.reason = grade.verdict, grade.reason
+            if code != 0:
+                # every run left its result: grade them, and say the runtime misbehaved
+                base.reason += f" (the runtime exited {code} after the runs)"
             base.stock = [o.as_dict() for o in grade.stock]
             base.patched = [o.as_dict() for o in grade.patched]
         base.jvm = _read(spec.work / "jvm.txt").splitlines()[0] if (
@@ -145,6 +148,11 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
     (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
     say(f"{base.verdict.value} ({base.seconds:.0f} s)")
     return base
+
+
+def _all_runs_recorded(work: Path, repeat: int) -> bool:
+    return all((work / f"status-{side}-{n}.txt").is_file()
+               for side in ("stock", "patched") for n in range(1, repeat + 1))
 
 
 def _jar_root(jar: Path) -> Path:
@@ -184,7 +192,7 @@ def _publish_logs(work: Path, run_dir: Path) -> None:
     """Keep the logs next to result.json (the work tree keeps classes and data)."""
     for log in sorted(work.glob("*.log")) + sorted(work.glob("*.txt")):
         if log.name.startswith(("stock-", "patched-", "compile-")) or log.name in (
-                "jvm.txt", "classpath.txt"):
+                "jvm.txt", "classpath.txt", "container.log"):
             shutil.copyfile(log, run_dir / log.name)
     data = work / "data"
     if data.is_dir():

@@ -119,7 +119,9 @@ class DockerRuntime:
             working_dir=str(job.work), user=f"{os.getuid()}:{os.getgid()}",
             environment={"HOME": str(job.work)}, network_mode="none", hostname=HOSTNAME,
             extra_hosts={HOSTNAME: "127.0.0.1"}, mem_limit="6g", init=True)
-        follower = threading.Thread(target=_follow, args=(container, progress), daemon=True)
+        follower = threading.Thread(target=_follow, args=(container, progress,
+                                                          job.work / "container.log"),
+                                    daemon=True)
         follower.start()
         peak: list[int] = [0]
         sampler = threading.Thread(target=_sample_memory, args=(container, peak), daemon=True)
@@ -148,12 +150,15 @@ def _sample_memory(container: Any, peak: list[int]) -> None:
         return
 
 
-def _follow(container: Any, progress: Progress) -> None:
+def _follow(container: Any, progress: Progress, keep: Path) -> None:
+    """Report progress lines; keep everything the container printed."""
     buffer = b""
-    for chunk in container.logs(stream=True, follow=True):
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            text = line.decode("utf-8", "replace")
-            if text.startswith(PROGRESS):
-                progress(text[len(PROGRESS):].strip())
+    with keep.open("ab") as log:
+        for chunk in container.logs(stream=True, follow=True):
+            log.write(chunk)
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                text = line.decode("utf-8", "replace")
+                if text.startswith(PROGRESS):
+                    progress(text[len(PROGRESS):].strip())

@@ -1,11 +1,15 @@
 package org.apache.hadoop.hpatch.repro;
 
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
 import java.io.File;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.net.URI;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +35,11 @@ import org.junit.Test;
  * YARN-4398: while the state store is slow to write an application (an HDFS
  * write that takes minutes), the ResourceManager's dispatcher thread must still
  * be able to hand the store its next application at once.
+ *
+ * The store's write of the first application hangs until the test releases it.
+ * A thread standing in for the RM's AsyncDispatcher then stores a second
+ * application: it must return, and must never be BLOCKED on the store's monitor
+ * (the jstack of the post-mortem). No time threshold decides the outcome.
  */
 public class TestYarn4398DispatcherNotBlocked {
 
@@ -66,7 +75,7 @@ public class TestYarn4398DispatcherNotBlocked {
       }
       writing.countDown();
       try {
-        release.await(120, TimeUnit.SECONDS);
+        release.await(150, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -102,7 +111,12 @@ public class TestYarn4398DispatcherNotBlocked {
     return app;
   }
 
-  @Test(timeout = 120000)
+  /** Hands the store an application, as RMAppImpl does on the RM's dispatcher. */
+  static void store(FileSystemRMStateStore store, RMApp app) {
+    store.storeNewApplication(app);
+  }
+
+  @Test(timeout = 180000)
   public void dispatcherIsNotBlockedBySlowStoreWrite() throws Exception {
     File root = new File(System.getProperty("test.build.data",
         System.getProperty("java.io.tmpdir")), "yarn-4398-" + System.nanoTime());
@@ -119,25 +133,43 @@ public class TestYarn4398DispatcherNotBlocked {
     store.start();
     try {
       long ts = System.currentTimeMillis();
-      store.storeNewApplication(app(ts, 1));
+      store(store, app(ts, 1));
       assertTrue("setup: the store never started writing the first application",
-          SlowFileSystem.writing.await(30, TimeUnit.SECONDS));
+          SlowFileSystem.writing.await(60, TimeUnit.SECONDS));
 
       final RMApp second = app(ts, 2);
       final CountDownLatch handedOver = new CountDownLatch(1);
       Thread rmDispatcher = new Thread("AsyncDispatcher event handler (test)") {
         @Override
         public void run() {
-          store.storeNewApplication(second);
+          store(store, second);
           handedOver.countDown();
         }
       };
       rmDispatcher.setDaemon(true);
       rmDispatcher.start();
-      boolean prompt = handedOver.await(5, TimeUnit.SECONDS);
-      assertTrue("storeNewApplication blocked the RM dispatcher thread for 5 s while the "
-          + "state store was writing another application (it waits for the store's lock)",
-          prompt);
+
+      // Either the hand-over completes, or the thread is seen BLOCKED on the
+      // store's monitor (which the store's own dispatcher holds while writing).
+      ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+      String storeMonitor = store.getClass().getName() + "@"
+          + Integer.toHexString(System.identityHashCode(store));
+      boolean blockedOnStore = false;
+      long deadline = System.currentTimeMillis() + 60000;
+      while (!handedOver.await(50, TimeUnit.MILLISECONDS)
+          && System.currentTimeMillis() < deadline) {
+        ThreadInfo info = threads.getThreadInfo(rmDispatcher.getId());
+        if (info != null && info.getThreadState() == Thread.State.BLOCKED
+            && storeMonitor.equals(info.getLockName())) {
+          blockedOnStore = true;
+          break;
+        }
+      }
+      assertFalse("storeNewApplication left the RM dispatcher thread BLOCKED waiting to lock "
+          + storeMonitor + " while the state store was writing another application",
+          blockedOnStore);
+      assertTrue("setup: storing the second application neither returned nor blocked on the "
+          + "store within 60 s", handedOver.getCount() == 0);
     } finally {
       SlowFileSystem.release.countDown();
       store.stop();
