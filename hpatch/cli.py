@@ -19,6 +19,14 @@ from hpatch.releases import Release
 REPO = click.option("--repo", "repo", type=click.Path(path_type=Path), default=Path("."),
                     show_default=True, help="The Hadoop git checkout.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+KIND = click.option("--kind", type=click.Choice(["bug", "build", "all"]), default="bug",
+                    show_default=True,
+                    help="Which fixes when none are named: bug fixes, build fixes (native "
+                         "code on new toolchains; `hpatch build` offers them), or all.")
+
+
+def _of_kind(catalog: catalog_mod.Catalog, kind: str) -> list[catalog_mod.Fix]:
+    return [f for f in catalog if kind == "all" or f.kind == kind]
 
 
 class Context:
@@ -72,15 +80,16 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 @REPO
 @click.option("--version", "version", default=None,
               help="Look at a release's sources instead of a checkout.")
+@KIND
 @JSON
 @pass_ctx
-def status_cmd(ctx: Context, repo: Path, version: str | None, as_json: bool) -> None:
+def status_cmd(ctx: Context, repo: Path, version: str | None, kind: str, as_json: bool) -> None:
     """Each fix's state on the checkout: applied, applicable, fixed-upstream, ..."""
     from hpatch.commands.status import status
     if version:
         from hpatch import sources
         repo = sources.ensure_cached(Release.parse(version), progress=output.note)
-    sys.exit(status(_checkout(repo), ctx.catalog(), as_json=as_json))
+    sys.exit(status(_checkout(repo), _of_kind(ctx.catalog(), kind), as_json=as_json))
 
 
 @cli.command("apply")
@@ -151,17 +160,18 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
               envvar="HPATCH_NATIVE_LIB",
               help="A directory with this release's libhadoop.so (from `hpatch build`).")
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
+@KIND
 @JSON
 @pass_ctx
 def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
                repeat: int, jobs: int, timeout: int, no_docker: bool, builder: str,
                build_dir: Path | None, native_lib: Path | None, junit_xml: Path | None,
-               as_json: bool) -> None:
+               kind: str, as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
     from hpatch.commands.verify import verify
     from hpatch.paths import runs_dir
     catalog = ctx.catalog()
-    chosen = catalog.select(fixes) if fixes else list(catalog)
+    chosen = catalog.select(fixes) if fixes else _of_kind(catalog, kind)
     if version:
         from hpatch import sources
         repo = sources.ensure_cached(Release.parse(version), progress=output.note)
@@ -239,17 +249,18 @@ def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
 @click.option("--update-readme", "readme", type=click.Path(path_type=Path), default=None,
               help="Write the Markdown table between the matrix markers of this file.")
+@KIND
 @pass_ctx
 def matrix_cmd(ctx: Context, releases: str | None, fix_names: str | None,
                checkouts: tuple[str, ...], do_verify: bool, jobs: int, repeat: int,
                no_docker: bool, fmt: str | None, junit_xml: Path | None,
-               readme: Path | None) -> None:
+               readme: Path | None, kind: str) -> None:
     """Each fix's state (and with --verify, verdict) on each release; 1 if any needs attention."""
     from hpatch.commands.matrix import matrix
     from hpatch.matrix import DEFAULT_RELEASES
     from hpatch.paths import runs_dir
     catalog = ctx.catalog()
-    chosen = catalog.select(fix_names.split(",")) if fix_names else list(catalog)
+    chosen = catalog.select(fix_names.split(",")) if fix_names else _of_kind(catalog, kind)
     wanted = [str(Release.parse(r)) for r in releases.split(",")] if releases else list(
         DEFAULT_RELEASES)
     sys.exit(matrix(chosen, wanted, checkouts=_checkout_map(checkouts), verify=do_verify,

@@ -63,6 +63,7 @@ class FullBuilder:
                                and "/share/hadoop/" in m.name and "/sources/" not in m.name
                                and "/webapps/" not in m.name and "-tests" not in m.name]
                     archive.extractall(target, members=members, filter="data")
-        jars = sorted(target.rglob("*.jar"))
-        # Hadoop's own jars first, so the shipped classes are the ones loaded.
-        return sorted(jars, key=lambda j: (not j.name.startswith("hadoop-"), str(j)))
+        # Hadoop's own jars, ahead of the release's test classpath, so the shipped
+        # classes are the ones loaded; third-party jars come from that classpath
+        # (the same versions), with the test libraries' newer JUnit and Mockito.
+        return sorted(j for j in target.rglob("hadoop-*.jar"))

@@ -2,20 +2,20 @@ from __future__ import annotations
 
 from hpatch import changes, output
 from hpatch.assess import Assessment, applied_commits, assess
-from hpatch.catalog import Catalog
+from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
 from hpatch.guard import Journal
 
 
-def assess_all(checkout: Checkout, catalog: Catalog) -> list[Assessment]:
+def assess_all(checkout: Checkout, fixes: list[Fix]) -> list[Assessment]:
     release = checkout.hadoop_release()
     applied = applied_commits(checkout.hpatch_commits())
-    return [assess(checkout, fix, release, applied) for fix in catalog]
+    return [assess(checkout, fix, release, applied) for fix in fixes]
 
 
-def status(checkout: Checkout, catalog: Catalog, *, as_json: bool) -> int:
+def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     release = checkout.hadoop_release()
-    results = assess_all(checkout, catalog)
+    results = assess_all(checkout, fixes)
     branch = checkout.branch()
     pending = Journal.read(changes.state_dir(checkout))
     if as_json:

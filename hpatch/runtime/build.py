@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,11 +32,25 @@ def dockerfile() -> Path:
     raise HpatchError("Dockerfile.build is missing from this installation")
 
 
+def extra_ca_certs() -> str:
+    """CA certificates this host added to its trust store (a TLS-inspecting proxy's,
+    a company CA): Maven in the image must trust them too. HPATCH_EXTRA_CA_CERT
+    names one more PEM file."""
+    found = sorted(Path("/usr/local/share/ca-certificates").glob("**/*.crt"))
+    extra = os.environ.get("HPATCH_EXTRA_CA_CERT")
+    if extra:
+        found.append(Path(extra))
+    return "".join(p.read_text(encoding="ascii", errors="ignore") for p in found
+                   if p.is_file())
+
+
 def ensure_build_image(progress: Progress) -> str:
     engine = client()
     base_id = ensure_base(engine, progress)
     source = dockerfile()
-    digest = hashlib.sha256(source.read_bytes() + base_id.encode()).hexdigest()[:12]
+    certs = extra_ca_certs()
+    digest = hashlib.sha256(source.read_bytes() + base_id.encode() + certs.encode()
+                            ).hexdigest()[:12]
     tag = f"{BUILD_REPO}:{digest}"
     try:
         engine.images.get(tag)
@@ -42,8 +58,18 @@ def ensure_build_image(progress: Progress) -> str:
     except ImageNotFound:
         pass
     progress(f"building {tag} from {source.name} (JDK 8, Maven, CMake, gcc, protoc 2.5.0)")
-    stream = engine.api.build(path=str(source.parent), dockerfile=source.name, tag=tag,
-                              buildargs={"BASE": base_tag()}, network_mode="host", rm=True,
+    with tempfile.TemporaryDirectory(prefix="hpatch-build-context-") as context:
+        # A context of its own: the Dockerfile needs no files, so nothing else is sent.
+        shutil.copyfile(source, Path(context) / "Dockerfile")
+        _stream_build(engine, context, tag, {"BASE": base_tag(), "EXTRA_CA_CERT": certs},
+                      progress)
+    return tag
+
+
+def _stream_build(engine: Any, context: str, tag: str, buildargs: dict[str, str],
+                  progress: Progress) -> None:
+    stream = engine.api.build(path=context, dockerfile="Dockerfile", tag=tag,
+                              buildargs=buildargs, network_mode="host", rm=True,
                               forcerm=True, decode=True)
     for chunk in stream:
         if "error" in chunk:
@@ -51,7 +77,6 @@ def ensure_build_image(progress: Progress) -> str:
         text = str(chunk.get("stream", "")).strip()
         if text.startswith("Step "):
             progress(text[:150])
-    return tag
 
 
 def run_build(image: str, stage: Path, out: Path, maven_args: list[str], *, timeout: float,

@@ -1,0 +1,58 @@
+"""The build container, and the full native build of a real Hadoop checkout.
+
+The full build needs a clone of the Hadoop repository at a release tag (none of
+its code lives here): HPATCH_BUILD_CHECKOUT names it. Without it the test is
+reported as skipped, never passed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import git, run_hpatch, snapshot
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def test_build_image_has_the_toolchain() -> None:
+    from hpatch.runtime import build, docker
+    try:
+        tag = build.ensure_build_image(lambda _: None)
+    except Exception as exc:  # no engine: a skip here, a failure where Docker is required
+        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
+            raise
+        pytest.skip(f"no Docker engine: {exc}")
+    engine = docker.client()
+    out = engine.containers.run(
+        tag, ["bash", "-c", "protoc --version; javah -version 2>&1 | head -1; "
+                            "cmake --version | head -1; $CC --version | head -1; id -un"],
+        remove=True).decode()
+    assert "libprotoc 2.5.0" in out
+    assert "javah" in out or "1.8" in out
+    assert "cmake version" in out and "gcc" in out
+    assert out.strip().endswith("builder")  # builds run unprivileged
+
+
+@pytest.mark.skipif(not os.environ.get("HPATCH_BUILD_CHECKOUT"),
+                    reason="HPATCH_BUILD_CHECKOUT names no Hadoop checkout to build")
+def test_full_native_build_and_the_native_reproducer(tmp_path: Path) -> None:
+    repo = Path(os.environ["HPATCH_BUILD_CHECKOUT"])
+    before = snapshot(repo)
+    out = tmp_path / "build"
+    result = run_hpatch("build", "--repo", str(repo), "--out", str(out), "--with-build-fixes",
+                        timeout=3 * 3600)
+    assert result.code == 0, result.out[-3000:] + result.err[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    release = manifest["release"]
+    assert (out / f"hadoop-{release}.tar.gz").is_file()
+    assert (out / "native" / "libhadoop.so").exists()
+    assert manifest["exit_code"] == 0 and manifest["head"] == git(repo, "rev-parse", "HEAD")
+    assert snapshot(repo) == before  # the checkout was only read
+    if release.startswith(("2.4.", "2.5.", "2.6.0")):
+        result = run_hpatch("verify", "HADOOP-11802", "--repo", str(repo), "--builder", "full",
+                            "--build", str(out), "--json",
+                            env={"HPATCH_RUNS": str(tmp_path / "runs")}, timeout=1800)
+        [cell] = json.loads(result.out)["results"]
+        assert cell["verdict"] == "verified", cell
