@@ -76,7 +76,8 @@ def _verified_text(entry: Entry) -> str:
         return "not verified yet (run `hpatch verify`)"
     mine = entry.commit.trailers.get("Hpatch-Variant", "").partition("sha256:")[2]
     other = "" if v.get("variant_sha") == mine else " (of another revision of the variant)"
-    return (f"{v['verdict']} on {v['release']} ({v.get('jvm') or 'JVM unknown'}), "
+    native = " with a built libhadoop.so" if v.get("native_lib") else ""
+    return (f"{v['verdict']} on {v['release']} ({v.get('jvm') or 'JVM unknown'}{native}), "
             f"run {v['run_id']}, {v['date'][:10]}{other}")
 
 
@@ -128,6 +129,7 @@ def as_json(branch: str, release: str, entries: list[Entry]) -> dict[str, Any]:
             "fixed_in": list(e.fix.fixed_in) if e.fix else [],
             "verification": e.verification and {
                 k: e.verification.get(k) for k in
-                ("verdict", "release", "run_id", "date", "jvm", "runtime", "reason")},
+                ("verdict", "release", "run_id", "date", "jvm", "runtime", "native_lib",
+                 "reason")},
         } for e in entries],
     }

@@ -88,7 +88,7 @@ def run_build(image: str, stage: Path, out: Path, maven_args: list[str], *, time
     engine = client()
     script = ("set -o pipefail; cd /stage && mvn -B " + " ".join(maven_args) +
               " 2>&1 | tee /out/build.log | grep --line-buffered -E "
-              "'^\\[INFO\\] (Building |BUILD|Total time)|ERROR'")
+              "'^\\[INFO\\] (Building .*\\[[0-9]+/[0-9]+\\]|BUILD|Total time)|ERROR'")
     container: Any = engine.containers.run(
         image, ["bash", "-c", script], detach=True, user=f"{BUILDER_UID}:{BUILDER_UID}",
         volumes={str(stage): {"bind": "/stage", "mode": "rw"},
