@@ -7,7 +7,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$here/harness/setup.sh"
 release="${1:-2.4.1}"
 python3 -m hpatch status --version "$release"
-python3 -m hpatch verify --version "$release" --jobs 2
+# Exit 0 only when every fix is verified; the native one (HADOOP-11802) is
+# inconclusive without libhadoop.so (`hpatch build`, then --builder full).
+rc=0
+python3 -m hpatch verify --version "$release" --jobs 2 || rc=$?
+echo "verify exit code: $rc"
 work="$(mktemp -d "${TMPDIR:-/tmp}/hpatch-demo-XXXXXX")/hadoop-$release"
 python3 -m hpatch source "$release" "$work"
 python3 -m hpatch apply --all --repo "$work"
