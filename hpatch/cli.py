@@ -146,6 +146,9 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
               help="Verify on a release's sources from Maven Central instead of a checkout.")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 50),
               help="Run each reproducer N times on each side.")
+@click.option("--compile-only", is_flag=True,
+              help="Only build: stock, patched and the reproducer must compile (verdict "
+                   "`compiled`); nothing runs.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 16),
               help="Fixes verified at once.")
 @click.option("--timeout", default=300, show_default=True, type=click.IntRange(10, 7200),
@@ -164,7 +167,8 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @JSON
 @pass_ctx
 def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
-               repeat: int, jobs: int, timeout: int, no_docker: bool, builder: str,
+               repeat: int, compile_only: bool, jobs: int, timeout: int, no_docker: bool,
+               builder: str,
                build_dir: Path | None, native_lib: Path | None, junit_xml: Path | None,
                kind: str, as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
@@ -176,7 +180,8 @@ def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | 
         from hpatch import sources
         repo = sources.ensure_cached(Release.parse(version), progress=output.note)
     sys.exit(verify(_checkout(repo), chosen, runtime_name="local" if no_docker else "docker",
-                    builder_name=builder, repeat=repeat, jobs=jobs, timeout=timeout,
+                    builder_name=builder, repeat=0 if compile_only else repeat, jobs=jobs,
+                    timeout=timeout,
                     runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml,
                     native_lib=native_lib, build_dir=build_dir))
 

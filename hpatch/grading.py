@@ -21,6 +21,7 @@ class Verdict(str, Enum):
     NOT_FIXED = "not-fixed"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
+    COMPILED = "compiled"  # --compile-only: both sides and the reproducer build; nothing ran
 
 
 class Kind(str, Enum):

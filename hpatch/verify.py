@@ -179,6 +179,10 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
         if status != 0:
             name = "the reproducer" if side == "repro" else side
             return grading.compile_failure(name, _read(work / f"compile-{side}.log"))
+    if repeat == 0:
+        touched = len(_read(work / "sources-stock.txt").splitlines())
+        return Grade(Verdict.COMPILED, f"stock, patched ({touched} file(s)) and the "
+                     "reproducer compile against the release's jars")
     runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
     for side, outcomes in runs.items():
         for n in range(1, repeat + 1):

@@ -43,7 +43,8 @@ def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_n
     report(results, others, as_json=as_json, junit_path=junit_path, run_id=run_id,
            runs_root=runs_root)
     attention = [s for _, s, _ in others if s == State.CONFLICT.value]
-    return 0 if results and all(r.verdict is Verdict.VERIFIED for r in results) and \
+    wanted = Verdict.COMPILED if repeat == 0 else Verdict.VERIFIED
+    return 0 if results and all(r.verdict is wanted for r in results) and \
         not attention else 1
 
 
@@ -62,7 +63,7 @@ def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_
     if rows:
         output.table(rows, HEADERS)
         for r in results:
-            if r.verdict is not Verdict.VERIFIED:
+            if r.verdict not in (Verdict.VERIFIED, Verdict.COMPILED):
                 output.line(f"{r.fix}: {r.verdict.value}: {r.reason} (logs: {r.run_dir})")
     for fix_id, state, detail in others:
         output.line(f"{fix_id}: {state}, not verified ({detail})")
