@@ -80,7 +80,7 @@ def test_a_fix_that_does_not_fix_is_caught(docker_ready: None, hadoop: Path,
     assert result.code == 1
     [cell] = json.loads(result.out)["results"]
     assert cell["verdict"] == "not-fixed", cell
-    assert "blocked the RM dispatcher" in cell["reason"]
+    assert "RM dispatcher thread BLOCKED" in cell["reason"]
 
 
 def test_matrix_reuses_unchanged_cells_and_notes_cite_the_run(
