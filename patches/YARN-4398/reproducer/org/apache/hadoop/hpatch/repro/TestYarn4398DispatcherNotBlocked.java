@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.net.URI;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -111,9 +113,32 @@ public class TestYarn4398DispatcherNotBlocked {
     return app;
   }
 
+  /**
+   * The store's entry point for a new application: storeNewApplication, or
+   * storeApplication in 2.2 (the method was renamed in 2.3).
+   */
+  static final Method STORE_APP = storeMethod();
+
+  private static Method storeMethod() {
+    for (String name : new String[] {"storeNewApplication", "storeApplication"}) {
+      try {
+        return FileSystemRMStateStore.class.getMethod(name, RMApp.class);
+      } catch (NoSuchMethodException e) {
+        // try the older name
+      }
+    }
+    throw new AssertionError("setup: RMStateStore has no storeNewApplication/storeApplication");
+  }
+
   /** Hands the store an application, as RMAppImpl does on the RM's dispatcher. */
   static void store(FileSystemRMStateStore store, RMApp app) {
-    store.storeNewApplication(app);
+    try {
+      STORE_APP.invoke(store, app);
+    } catch (InvocationTargetException e) {
+      throw new RuntimeException(e.getCause());
+    } catch (IllegalAccessException e) {
+      throw new RuntimeException(e);
+    }
   }
 
   @Test(timeout = 180000)
@@ -165,7 +190,7 @@ public class TestYarn4398DispatcherNotBlocked {
           break;
         }
       }
-      assertFalse("storeNewApplication left the RM dispatcher thread BLOCKED waiting to lock "
+      assertFalse(STORE_APP.getName() + " left the RM dispatcher thread BLOCKED waiting to lock "
           + storeMonitor + " while the state store was writing another application",
           blockedOnStore);
       assertTrue("setup: storing the second application neither returned nor blocked on the "
