@@ -2,7 +2,10 @@
 # Runs inside the verification container (or on the host with --no-docker).
 # Layout of WORK (prepared by hpatch):
 #   classpath.txt          the release's jars, ':'-separated
+#   classpath-SIDE.txt     (optional) a side's own classpath, when stock and
+#                          patched are two builds; native-SIDE.txt likewise
 #   src/stock src/patched  the touched Java files, before and after the fix
+#                          (empty for a side built whole from its tree)
 #   src/repro              the reproducer's sources; RUNNER: the harness runner
 #   test-class.txt         the JUnit class to run
 # NATIVE (optional): a directory holding libhadoop.so for this release
@@ -14,16 +17,18 @@ JAVA_HOME="${HPATCH_JAVA_HOME:-${JAVA_HOME:-}}"
 if [ -z "$JAVA_HOME" ]; then JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"; fi
 JAVAC="$JAVA_HOME/bin/javac"; JAVA="$JAVA_HOME/bin/java"
 CP="$(cat classpath.txt)"
+side_cp() { if [ -f "classpath-$1.txt" ]; then cat "classpath-$1.txt"; else echo "$CP"; fi; }
+side_native() { if [ -f "native-$1.txt" ]; then cat "native-$1.txt"; else echo "$NATIVE"; fi; }
 TEST_CLASS="$(cat test-class.txt)"
 "$JAVA" -version > jvm.txt 2>&1
 echo "JAVA_HOME=$JAVA_HOME" >> jvm.txt
 # Hadoop 2.x and its test libraries reflect into the JDK; from JDK 9 on that
 # needs the packages opened (JDK 8, the container's, needs nothing).
 JVM_OPTS=()
-if [ -n "$NATIVE" ]; then
-  JVM_OPTS+=("-Djava.library.path=$NATIVE")
-  echo "native=$NATIVE" >> jvm.txt
-fi
+for side in stock patched; do
+  lib="$(side_native "$side")"
+  if [ -n "$lib" ]; then echo "native-$side=$lib" >> jvm.txt; fi
+done
 if ! grep -q '"1\.' jvm.txt; then
   for pkg in java.lang java.lang.reflect java.util java.util.concurrent java.io java.nio \
              java.net sun.nio.ch sun.net.util java.security javax.security.auth; do
@@ -35,7 +40,13 @@ compile() {  # name, output dir, classpath, sources dir...
   local name="$1" out="$2" cp="$3"; shift 3
   mkdir -p "$out"
   find "$@" -name '*.java' > "sources-$name.txt"
-  if [ ! -s "sources-$name.txt" ]; then echo "no sources" > "compile-$name.log"; echo 1 > "status-compile-$name.txt"; return 1; fi
+  if [ ! -s "sources-$name.txt" ]; then
+    if [ -f "classpath-$name.txt" ]; then  # built whole from its tree: nothing to add
+      echo "nothing to compile: $name was built from its tree" > "compile-$name.log"
+      echo 0 > "status-compile-$name.txt"; return 0
+    fi
+    echo "no sources" > "compile-$name.log"; echo 1 > "status-compile-$name.txt"; return 1
+  fi
   echo "hpatch-progress: compiling $name ($(wc -l < "sources-$name.txt") files)"
   "$JAVAC" -nowarn -proc:none -encoding UTF-8 -source 8 -target 8 -d "$out" -cp "$cp" \
     @"sources-$name.txt" > "compile-$name.log" 2>&1
@@ -44,18 +55,21 @@ compile() {  # name, output dir, classpath, sources dir...
   return $rc
 }
 
-compile stock classes/stock "$CP" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
-compile patched classes/patched "$CP" src/patched || { echo "hpatch-progress: patched does not compile"; exit 0; }
-compile repro classes/repro "$CP" src/repro "$HARNESS/runner" || { echo "hpatch-progress: reproducer does not compile"; exit 0; }
+mkdir -p src/stock src/patched
+compile stock classes/stock "$(side_cp stock)" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
+compile patched classes/patched "$(side_cp patched)" src/patched || { echo "hpatch-progress: patched does not compile"; exit 0; }
+compile repro classes/repro "$(side_cp stock)" src/repro "$HARNESS/runner" || { echo "hpatch-progress: reproducer does not compile"; exit 0; }
 
 run() {  # side, n
   local side="$1" n="$2"
-  local data="$WORK/data/$side-$n"
+  local data="$WORK/data/$side-$n" lib opts=()
+  lib="$(side_native "$side")"
+  if [ -n "$lib" ]; then opts+=("-Djava.library.path=$lib"); fi
   mkdir -p "$data"
   echo "hpatch-progress: running $side ($n/$REPEAT)"
-  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" \
+  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${opts[@]}" \
       -Dtest.build.data="$data" -Djava.io.tmpdir="$data" -Dhadoop.log.dir="$data" \
-      -cp "$WORK/classes/$side:$WORK/classes/repro:$CP" \
+      -cp "$WORK/classes/$side:$WORK/classes/repro:$(side_cp "$side")" \
       org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" ) > "$side-$n.log" 2>&1
   echo $? > "status-$side-$n.txt"
 }

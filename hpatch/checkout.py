@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
@@ -299,6 +300,88 @@ class Checkout:
     def touched_paths(self, sha: str) -> list[str]:
         out = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", sha, strip=False)
         return [p for p in out.split("\0") if p]
+
+    # -- trees: what a build of the checkout is made from ---------------------
+
+    def pom_version(self) -> str:
+        """The version string of the root pom, exactly as written (2.6.0-cdh5.4.3)."""
+        pom = self.root / "pom.xml"
+        try:
+            root = ET.parse(pom).getroot()
+        except (OSError, ET.ParseError) as exc:
+            raise HpatchError(f"not a Hadoop checkout: {pom} cannot be read: {exc}") from exc
+        return (root.findtext(f"{_POM_NS}version") or root.findtext("version") or "").strip()
+
+    def tree_of(self, rev: str) -> str:
+        return self.git("rev-parse", "--verify", f"{rev}^{{tree}}")
+
+    def tree_without(self, commit: str) -> str:
+        """HEAD's tree with one commit's change taken off, as a new tree object.
+
+        The commit's diff is reverse-applied, so later changes to other parts of
+        the same files stay."""
+        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(self.commit_diff(commit))
+            with self.private_index("HEAD") as env:
+                self.git("apply", "--cached", "--reverse", "--whitespace=nowarn", name, env=env)
+                return self.git("write-tree", env=env)
+        finally:
+            os.unlink(name)
+
+    def tree_with_patch(self, tree: str, patch: Path) -> str:
+        """tree with a patch applied (exactly, as `git apply` does), as a new tree object."""
+        with self.private_index(tree) as env:
+            self.git("apply", "--cached", "--whitespace=nowarn", str(patch), env=env)
+            return self.git("write-tree", env=env)
+
+    def tree_entries(self, tree: str, prefix: str = "") -> dict[str, tuple[str, str]]:
+        """path -> (mode, blob sha) of every file below prefix in tree."""
+        args = ["ls-tree", "-r", "-z", "--full-tree", tree]
+        if prefix:
+            args += ["--", prefix]
+        entries: dict[str, tuple[str, str]] = {}
+        for record in self.git(*args, strip=False).split("\0"):
+            meta, tab, path = record.partition("\t")
+            parts = meta.split()
+            if tab and len(parts) == 3 and parts[1] == "blob":
+                entries[path] = (parts[0], parts[2])
+        return entries
+
+    def subtree(self, tree: str, path: str) -> str | None:
+        """The object id of path inside tree (a subtree or a blob), or None."""
+        code, out, _ = self.git_status("rev-parse", "-q", "--verify", f"{tree}:{path}")
+        return out.strip() if code == 0 else None
+
+    def blob_bytes(self, sha: str) -> bytes:
+        return bytes(self.repo.odb.stream(bytes.fromhex(sha)).read())
+
+    def export_tree(self, tree: str, dest: Path) -> None:
+        """Write tree's files into dest (a new directory), as `git archive` has them."""
+        dest.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="hpatch-archive-", suffix=".tar", dir=dest.parent)
+        os.close(fd)
+        try:
+            self.git("archive", "--format=tar", "-o", name, tree)
+            with tarfile.open(name) as archive:
+                archive.extractall(dest, filter="data")
+        finally:
+            os.unlink(name)
+
+    def nearest_release_tag(self) -> str | None:
+        """The newest Apache release tag (release-X, rel/release-X) HEAD descends from."""
+        code, out, _ = self.git_status("describe", "--tags", "--abbrev=0",
+                                       "--match", "release-[0-9]*",
+                                       "--match", "rel/release-[0-9]*", "HEAD")
+        return out.strip() if code == 0 and out.strip() else None
+
+    def release_tag(self, release: str) -> str | None:
+        """The Apache tag of release in this repository, if it has one."""
+        for name in (f"rel/release-{release}", f"release-{release}"):
+            if self.rev(f"refs/tags/{name}") is not None:
+                return name
+        return None
 
 
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:

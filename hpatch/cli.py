@@ -54,6 +54,11 @@ def cli(ctx: click.Context, catalog_dir: Path | None) -> None:
     ctx.obj = Context(catalog_dir)
 
 
+def _emitters() -> tuple[str, ...]:
+    from hpatch.ci import EMITTERS
+    return EMITTERS
+
+
 def _checkout(repo: Path) -> Checkout:
     return Checkout.open(repo)
 
@@ -154,23 +159,25 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @click.option("--timeout", default=300, show_default=True, type=click.IntRange(10, 7200),
               help="Seconds one reproducer run may take.")
 @click.option("--no-docker", is_flag=True, help="Run on the host's JDK instead of a container.")
-@click.option("--builder", type=click.Choice(["overlay", "full"]), default="overlay",
+@click.option("--builder", type=click.Choice(["fast", "full"]), default="fast",
               show_default=True,
-              help="overlay: the release's published jars; full: a `hpatch build` (--build).")
-@click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None,
-              help="With --builder full: the output directory of `hpatch build`.")
+              help="fast: published jars for modules identical to the release, the rest "
+                   "built from the checkout; full: stock and patched each built whole "
+                   "(mvn package -Pdist,native).")
+@click.option("--base", "base", default=None, metavar="RELEASE",
+              help="The Apache release the checkout derives from, where its version does "
+                   "not tell (default: from the version, else the nearest release tag).")
 @click.option("--native-lib", "native_lib", type=click.Path(path_type=Path), default=None,
               envvar="HPATCH_NATIVE_LIB",
-              help="A directory with this release's libhadoop.so (from `hpatch build`).")
+              help="A directory with this release's libhadoop.so, instead of building it.")
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
 @KIND
 @JSON
 @pass_ctx
 def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
                repeat: int, compile_only: bool, jobs: int, timeout: int, no_docker: bool,
-               builder: str,
-               build_dir: Path | None, native_lib: Path | None, junit_xml: Path | None,
-               kind: str, as_json: bool) -> None:
+               builder: str, base: str | None, native_lib: Path | None,
+               junit_xml: Path | None, kind: str, as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
     from hpatch.commands.verify import verify
     from hpatch.paths import runs_dir
@@ -179,11 +186,11 @@ def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | 
     if version:
         from hpatch import sources
         repo = sources.ensure_cached(Release.parse(version), progress=output.note)
-    sys.exit(verify(_checkout(repo), chosen, runtime_name="local" if no_docker else "docker",
-                    builder_name=builder, repeat=0 if compile_only else repeat, jobs=jobs,
-                    timeout=timeout,
+    sys.exit(verify(_checkout(repo), chosen, catalog,
+                    runtime_name="local" if no_docker else "docker", builder_name=builder,
+                    repeat=0 if compile_only else repeat, jobs=jobs, timeout=timeout,
                     runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml,
-                    native_lib=native_lib, build_dir=build_dir))
+                    native_lib=native_lib, base_override=base))
 
 
 @cli.command("report")
@@ -268,7 +275,8 @@ def matrix_cmd(ctx: Context, releases: str | None, fix_names: str | None,
     chosen = catalog.select(fix_names.split(",")) if fix_names else _of_kind(catalog, kind)
     wanted = [str(Release.parse(r)) for r in releases.split(",")] if releases else list(
         DEFAULT_RELEASES)
-    sys.exit(matrix(chosen, wanted, checkouts=_checkout_map(checkouts), verify=do_verify,
+    sys.exit(matrix(chosen, wanted, catalog, checkouts=_checkout_map(checkouts),
+                    verify=do_verify,
                     jobs=jobs, runtime_name="local" if no_docker else "docker", repeat=repeat,
                     runs_root=runs_dir(), fmt=fmt or "table", junit_path=junit_xml,
                     readme=readme))
@@ -290,26 +298,25 @@ def notes_cmd(ctx: Context, repo: Path, since: str | None, fmt: str, out: Path |
 
 
 @cli.command("ci")
-@click.option("--emit", "kind", type=click.Choice(["github-actions", "gitlab"]), required=True)
+@click.option("--emit", "kind", type=click.Choice(list(_emitters())), required=True)
 @click.option("--releases", default=None, help="Comma-separated releases (default: all 14).")
-@click.option("--install", default="pip install hpatch", show_default=True,
-              help="How the CI job installs hpatch.")
-@click.option("--matrix-args", default="", help="Extra arguments for each job's matrix run.")
+@click.option("--branches", default=None,
+              help="A fork's own repository: one job per branch (e.g. acme-2.6,acme-2.7), "
+                   "each verifying that branch's checkout.")
+@click.option("--install", default=None,
+              help="How each job installs hpatch (a shell line).")
+@click.option("--install-from", "install_from", default=None, metavar="PATH_OR_URL",
+              help="Install hpatch with pip from this path or URL (hpatch is not on PyPI).")
+@click.option("--matrix-args", default="", help="Extra arguments for each job's hpatch run.")
 @click.option("--output", "out", type=click.Path(path_type=Path), default=None)
-def ci_cmd(kind: str, releases: str | None, install: str, matrix_args: str,
-           out: Path | None) -> None:
-    """Write a CI workflow that runs the matrix as one job per release."""
-    from hpatch.ci import emit
-    from hpatch.matrix import DEFAULT_RELEASES
-    wanted = [str(Release.parse(r)) for r in releases.split(",")] if releases else list(
-        DEFAULT_RELEASES)
-    text = emit(kind, wanted, install, matrix_args)
-    if out is None:
-        output.line(text.rstrip("\n"))
-    else:
-        out.write_text(text, encoding="utf-8")
-        output.note(f"wrote {out}")
-    sys.exit(0)
+def ci_cmd(kind: str, releases: str | None, branches: str | None, install: str | None,
+           install_from: str | None, matrix_args: str, out: Path | None) -> None:
+    """Write a CI workflow: one job per release, or per branch of a fork (--branches)."""
+    from hpatch.commands.ci import ci
+    sys.exit(ci(kind, releases=releases.split(",") if releases else None,
+                branches=[b for b in branches.split(",") if b] if branches else None,
+                install=install, install_from=install_from, extra_args=matrix_args,
+                out=out))
 
 
 @cli.command("build")
@@ -334,6 +341,31 @@ def build_cmd(ctx: Context, repo: Path, native: bool, modules: str | None,
                    modules=modules.split(",") if modules else [],
                    with_build_fixes=with_build_fixes, out=out, timeout_min=timeout_min,
                    runs_root=runs_dir()))
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """Builds of checkouts' code that verification keeps and reuses."""
+
+
+@cache_group.command("ls")
+@JSON
+def cache_ls_cmd(as_json: bool) -> None:
+    """List the cached builds, newest use first."""
+    from hpatch.commands.cache import cache_ls
+    sys.exit(cache_ls(as_json=as_json))
+
+
+@cache_group.command("prune")
+@click.option("--max-size", "max_gib", type=float, default=None,
+              help="Keep at most this many GiB (default: HPATCH_BUILD_CACHE_MAX, else 8).")
+@click.option("--older-than", "older_than", type=float, default=None, metavar="DAYS",
+              help="Also remove builds unused for this many days.")
+@click.option("--all", "everything", is_flag=True, help="Remove every cached build.")
+def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything: bool) -> None:
+    """Remove the builds unused longest, and what interrupted builds left."""
+    from hpatch.commands.cache import cache_prune
+    sys.exit(cache_prune(max_gib=max_gib, older_than_days=older_than, everything=everything))
 
 
 @cli.command("lint")

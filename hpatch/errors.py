@@ -38,7 +38,7 @@ class LockedError(HpatchError):
 
 
 class MavenError(HpatchError):
-    pass
+    unresolved: tuple[str, ...] = ()  # coordinates the repository does not have
 
 
 class ProcessError(HpatchError):

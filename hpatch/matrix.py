@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, patching, sources
+from hpatch import __version__, builders, forks, patching, sources
 from hpatch.assess import Assessment, State, applied_commits, assess
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
@@ -60,9 +60,10 @@ def open_release(release: Release, checkouts: dict[str, Path], progress: Progres
     given = checkouts.get(str(release))
     if given is not None:
         checkout = Checkout.open(given)
-        found = checkout.hadoop_release()
-        if found != release:
-            raise HpatchError(f"--checkout {release}={given} holds release {found}")
+        found = forks.base_of(checkout)
+        if found.release != release:
+            raise HpatchError(f"--checkout {release}={given} holds {found.describe()}")
+        progress(f"{release}: the checkout {given} (Hadoop {found.describe()})")
         return checkout
     return Checkout.open(sources.ensure_cached(release, progress=progress))
 
@@ -83,8 +84,10 @@ def input_key(assessment: Assessment, release: Release, checkout: Checkout, runt
     """Everything that decides a verification's outcome, hashed."""
     digest = hashlib.sha256()
     fix = assessment.fix
+    # the whole committed tree: a fork's change anywhere may change the outcome
     for part in (fix.id, str(release), runtime_desc, builder_name, str(repeat),
-                 assessment.state.value, assessment.commit or ""):
+                 assessment.state.value, assessment.commit or "", checkout.tree_of("HEAD"),
+                 __version__, code_digest()):
         digest.update(part.encode() + b"\0")
     if assessment.variant is not None:
         digest.update(assessment.variant.patch.read_bytes())
@@ -98,6 +101,16 @@ def input_key(assessment: Assessment, release: Release, checkout: Checkout, runt
                 digest.update(str(file.relative_to(folder)).encode() + file.read_bytes())
     digest.update((harness_dir() / "verify.sh").read_bytes())
     return digest.hexdigest()[:20]
+
+
+def code_digest() -> str:
+    """hpatch's own code that decides a verdict: grading, verification, the builders."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([package / "grading.py", package / "verify.py", package / "forks.py",
+                        package / "treebuild.py", *(package / "builders").glob("*.py")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _memo(key: str) -> Path:

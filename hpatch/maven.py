@@ -40,6 +40,51 @@ class Artifact:
         return ":".join(parts)
 
 
+# The build image carries Tomcat for the httpfs/kms webapps (Dockerfile.build).
+TOMCAT = ["-Dtomcat.version=7.0.55",
+          "-Dtomcat.download.url=file:///opt/hadoop-build/tomcat-7.0.55.tar.gz"]
+
+
+def dist_build_args(*, native: bool, modules: Sequence[str] = ()) -> list[str]:
+    """What ships: `package -Pdist,native` of the whole tree, or of some modules."""
+    if modules:
+        return ["package", *(["-Pnative"] if native else []), "-DskipTests", "-pl",
+                ",".join(modules), "-am"]
+    return ["package", "-Pdist,native" if native else "-Pdist", "-DskipTests", "-Dtar",
+            "-Dmaven.javadoc.skip=true", *TOMCAT]
+
+
+def module_build_args(modules: Sequence[str], *, native: bool) -> list[str]:
+    """The modules a reproducer loads, and the reactor modules they need, as jars."""
+    return ["package", *(["-Pnative"] if native else []), "-DskipTests",
+            "-Dmaven.javadoc.skip=true", "-Dmaven.source.skip=true", "-pl",
+            ",".join(modules), "-am"]
+
+
+def shell_line(args: Sequence[str], *, log: str) -> str:
+    """A `mvn -B ARGS` shell line (quoted) that keeps the full log and shows progress."""
+    return ("set -o pipefail; mvn -B " + shlex.join(args) + " 2>&1 | tee " + shlex.quote(log)
+            + " | grep --line-buffered -E "
+            "'^\\[INFO\\] (Building .*\\[[0-9]+/[0-9]+\\]|BUILD|Total time)|ERROR'")
+
+
+_FAILED_GOAL = re.compile(r"\[ERROR\] Failed to execute goal .*? on project ([\w.-]+): (.*)")
+_COMPILER = re.compile(r"^\[ERROR\] (/\S+\.java):\[(\d+),\d+\] (.*)$", re.MULTILINE)
+
+
+def explain_build_log(text: str) -> str:
+    """The module that failed and its first compiler or Maven error, in one line."""
+    goal = _FAILED_GOAL.search(text)
+    compiler = _COMPILER.search(text)
+    module = goal.group(1) if goal else "the build"
+    if compiler:
+        path = compiler.group(1).split("/src/", 1)[-1]
+        return f"{module}: {path}:{compiler.group(2)}: {compiler.group(3).strip()[:200]}"
+    if goal:
+        return f"{module}: {goal.group(2).strip()[:300]}"
+    return f"mvn failed: {_first_error_line(text)}"
+
+
 def extra_args() -> list[str]:
     """HPATCH_MAVEN_ARGS: extra mvn arguments, e.g. '-s my-settings.xml -o'."""
     return shlex.split(os.environ.get("HPATCH_MAVEN_ARGS", ""))
@@ -82,7 +127,9 @@ def fetch(artifacts: Sequence[Artifact], dest: Path) -> dict[Artifact, Path]:
         try:
             proc.run(argv, cwd=Path(tmp))
         except ProcessError as exc:
-            raise explain_failure(exc) from exc
+            error = explain_failure(exc)
+            error.unresolved = tuple(_unresolved(exc.stdout + "\n" + exc.stderr))
+            raise error from exc
     found: dict[Artifact, Path] = {}
     for art in artifacts:
         path = dest / art.filename
@@ -90,6 +137,26 @@ def fetch(artifacts: Sequence[Artifact], dest: Path) -> dict[Artifact, Path]:
             raise MavenError(f"mvn reported success but {art.filename} is not in {dest}")
         found[art] = path
     return found
+
+
+def fetch_available(artifacts: Sequence[Artifact], dest: Path) -> dict[Artifact, Path]:
+    """Like fetch, but artifacts the repository does not have are left out (a
+    release may publish no -test-sources for a module); at most a few mvn runs."""
+    wanted = list(dict.fromkeys(artifacts))
+    for _ in range(3):
+        if not wanted:
+            return {}
+        try:
+            return fetch(wanted, dest)
+        except MavenError as exc:
+            missing = set(exc.unresolved)
+            if not missing:
+                raise
+            kept = [a for a in wanted if str(a) not in missing]
+            if len(kept) == len(wanted):
+                raise
+            wanted = kept
+    return fetch(wanted, dest)
 
 
 def resolve_classpath(artifacts: Sequence[Artifact], *, exclude: Sequence[str] = ()) -> list[Path]:
@@ -175,7 +242,7 @@ def explain_failure(exc: ProcessError) -> MavenError:
 
 def _unresolved(text: str) -> list[str]:
     match = re.search(r"could not be resolved: (.+?): ", text)
-    return [a.strip() for a in match.group(1).split(",")] if match else []
+    return [a.strip().split(" ")[0] for a in match.group(1).split(",")] if match else []
 
 
 def _first_error_line(text: str) -> str:

@@ -18,10 +18,12 @@ from hpatch import builders, grading
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
+from hpatch.forks import Base
 from hpatch.grading import Grade, Outcome, Verdict
 from hpatch.paths import harness_dir
 from hpatch.releases import Release
 from hpatch.runtime import Job, Runtime
+from hpatch.treebuild import BuildError
 
 Progress = Callable[[str], None]
 RESULT = "result.json"
@@ -41,6 +43,7 @@ class CellSpec:
     repeat: int = 1
     timeout: float = 300.0
     native_lib: Path | None = None
+    base: Base | None = None
 
     @property
     def fix_id(self) -> str:
@@ -49,6 +52,9 @@ class CellSpec:
     @property
     def work(self) -> Path:
         return self.run_dir / "work"
+
+
+SCHEMA = 2
 
 
 @dataclass
@@ -70,6 +76,15 @@ class CellResult:
     run_id: str = ""
     peak_mib: float = 0.0
     native_lib: str = ""
+    schema: int = SCHEMA
+    version: str = ""          # the checkout's own version (a fork's, as it is)
+    base: str = ""             # the Apache release whose variants and jars applied
+    base_from: str = ""
+    repeat: int = 1
+    timeout: float = 300.0
+    error_kind: str = ""       # for `error`: build, setup, runtime, ...
+    notes: list[str] = field(default_factory=list)
+    provenance: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -78,8 +93,10 @@ class CellResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CellResult:
-        values = dict(data)
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
         values["verdict"] = Verdict(values["verdict"])
+        values.setdefault("schema", 1)
         return cls(**values)
 
 
@@ -101,19 +118,27 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                       variant_sha=variant.digest() if variant else "",
                       runtime=runtime_name, builder=builder.name,
                       native_lib=str(spec.native_lib or ""),
-                      date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), run_id=run_id)
+                      date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), run_id=run_id,
+                      repeat=spec.repeat, timeout=spec.timeout,
+                      version=spec.base.version if spec.base else str(spec.release),
+                      base=str(spec.base.release if spec.base else spec.release),
+                      base_from=spec.base.source if spec.base else "")
     try:
         prepared = builder.prepare(checkout, spec.release, spec.assessment, spec.work, say)
+        base.provenance = {"stock": prepared.provenance,
+                           "patched": prepared.provenance_patched or prepared.provenance}
+        base.notes = list(prepared.notes)
         test_class, repro_sources = fix.reproducer_for(spec.release)
         if not repro_sources.is_dir():
             raise HpatchError(f"reproducer sources missing: {repro_sources}")
         shutil.copytree(repro_sources, spec.work / "src" / "repro")
-        (spec.work / "classpath.txt").write_text(os.pathsep.join(map(str, prepared.classpath)))
+        _write_sides(spec.work, prepared)
         (spec.work / "test-class.txt").write_text(test_class)
         harness = harness_dir()
         argv = ["bash", str(harness / "verify.sh"), str(spec.work), str(harness),
                 str(spec.repeat), str(int(spec.timeout))]
-        roots = sorted({_jar_root(j) for j in prepared.classpath})
+        jars = [*prepared.classpath, *(prepared.classpath_patched or [])]
+        roots = sorted({_jar_root(j) for j in jars})
         native = spec.native_lib or prepared.native_lib
         if native is not None:
             if not (native / "libhadoop.so").exists():
@@ -121,7 +146,9 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             argv.append(str(native.resolve()))
             roots.append(native.resolve())
             base.native_lib = str(native)
-        roots.extend(sorted({j.parent for j in prepared.classpath
+        if prepared.native_patched is not None:
+            roots.append(prepared.native_patched.resolve())
+        roots.extend(sorted({j.parent for j in jars
                              if not str(j).startswith(tuple(map(str, roots)))}))
         (spec.run_dir / "commands.txt").write_text(" ".join(argv) + "\n")
         job = Job(spec.work, argv, [harness, *roots],
@@ -137,17 +164,33 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                 base.reason += f" (the runtime exited {code} after the runs)"
             base.stock = [o.as_dict() for o in grade.stock]
             base.patched = [o.as_dict() for o in grade.patched]
+            if base.verdict is Verdict.INCONCLUSIVE and base.notes:
+                base.reason += f" ({base.notes[0]})"
         base.jvm = _read(spec.work / "jvm.txt").splitlines()[0] if (
             spec.work / "jvm.txt").is_file() else ""
         peak = _read(spec.work / "peak-memory-bytes.txt").strip()
         base.peak_mib = round(int(peak) / 2**20, 1) if peak.isdigit() else 0.0
+    except BuildError as exc:
+        base.reason, base.error_kind = str(exc), "build"
     except HpatchError as exc:
-        base.reason = str(exc)
+        base.reason, base.error_kind = str(exc), "setup"
     base.seconds = round(time.monotonic() - start, 1)
     _publish_logs(spec.work, spec.run_dir)
     (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
     say(f"{base.verdict.value} ({base.seconds:.0f} s)")
     return base
+
+
+def _write_sides(work: Path, prepared: builders.Prepared) -> None:
+    """The classpath (and libhadoop.so) each side runs with, for the runtime's script."""
+    (work / "classpath.txt").write_text(os.pathsep.join(map(str, prepared.classpath)))
+    if prepared.classpath_patched is not None:
+        for side, jars, native in (("stock", prepared.classpath, prepared.native_lib),
+                                   ("patched", prepared.classpath_patched,
+                                    prepared.native_patched)):
+            (work / f"classpath-{side}.txt").write_text(os.pathsep.join(map(str, jars)))
+            if native is not None:
+                (work / f"native-{side}.txt").write_text(str(native.resolve()))
 
 
 def _all_runs_recorded(work: Path, repeat: int) -> bool:
@@ -217,7 +260,7 @@ def regrade(result: CellResult, test_class: str) -> CellResult:
     work = Path(result.run_dir) / "work"
     if not work.is_dir() or not (work / "status-compile-stock.txt").is_file():
         return result
-    repeat = max(1, len(result.stock))
+    repeat = result.repeat if result.schema >= 2 else max(1, len(result.stock))
     grade = grade_work(work, test_class, repeat)
     result.verdict, result.reason = grade.verdict, grade.reason
     result.stock = [o.as_dict() for o in grade.stock]
@@ -226,18 +269,25 @@ def regrade(result: CellResult, test_class: str) -> CellResult:
 
 
 def junit_xml(results: list[CellResult]) -> str:
+    """One testcase per cell: `error` (the environment broke) apart from failures."""
     from xml.sax.saxutils import escape, quoteattr
+    passed = (Verdict.VERIFIED, Verdict.COMPILED)
     skipped = sum(r.verdict is Verdict.INCONCLUSIVE for r in results)
-    failures = sum(r.verdict is not Verdict.VERIFIED for r in results) - skipped
+    errors = sum(r.verdict is Verdict.ERROR for r in results)
+    failures = sum(r.verdict not in passed for r in results) - skipped - errors
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuite name="hpatch verify" tests="{len(results)}" failures="{failures}" '
-             f'errors="0" skipped="{skipped}" time="{sum(r.seconds for r in results):.1f}">']
+             f'errors="{errors}" skipped="{skipped}" '
+             f'time="{sum(r.seconds for r in results):.1f}">']
     for r in results:
         lines.append(f'  <testcase classname={quoteattr("hpatch." + r.release)} '
                      f'name={quoteattr(r.fix)} time="{r.seconds:.1f}">')
         if r.verdict is Verdict.INCONCLUSIVE:
             lines.append(f"    <skipped message={quoteattr(r.reason)}/>")
-        elif r.verdict is not Verdict.VERIFIED:
+        elif r.verdict is Verdict.ERROR:
+            lines.append(f"    <error type={quoteattr(r.error_kind or 'error')} "
+                         f"message={quoteattr(r.reason)}>{escape(r.run_dir)}</error>")
+        elif r.verdict not in passed:
             lines.append(f"    <failure type={quoteattr(r.verdict.value)} "
                          f"message={quoteattr(r.reason)}>{escape(r.run_dir)}</failure>")
         lines.append(f"    <system-out>{escape(r.verdict.value + ': ' + r.reason)}</system-out>")

@@ -8,12 +8,14 @@ one module and one entry in BUILDERS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from hpatch.assess import Assessment
+from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
+from hpatch.forks import Base
 from hpatch.releases import Release
 
 Progress = Callable[[str], None]
@@ -21,9 +23,19 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Prepared:
+    """What a runtime needs for one cell: the classpath (and libhadoop.so) of each side.
+
+    classpath serves both sides unless classpath_patched is given (two builds);
+    provenance says where every jar and native library came from."""
+
     classpath: list[Path]
     touched: list[str]
     native_lib: Path | None = None
+    provenance: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    classpath_patched: list[Path] | None = None
+    native_patched: Path | None = None
+    provenance_patched: list[dict[str, object]] | None = None
 
 
 class Builder(Protocol):
@@ -33,14 +45,32 @@ class Builder(Protocol):
                 work: Path, progress: Progress) -> Prepared: ...
 
 
-def make(name: str, build_dir: Path | None = None) -> Builder:
-    if name == "overlay":
-        from hpatch.builders.overlay import OverlayBuilder
-        return OverlayBuilder()
-    if name == "full":
-        from hpatch.builders.full import FullBuilder
-        return FullBuilder(build_dir)
-    raise ValueError(f"unknown builder {name}")
+@dataclass(frozen=True)
+class Options:
+    """What any builder may need besides the cell: the fork's base, the catalog (its
+    build fixes), a libhadoop.so the user gave, an earlier `hpatch build`."""
+
+    base: Base
+    catalog: Catalog
+    native_lib: Path | None = None
+    build_dir: Path | None = None
 
 
-BUILDERS = ("overlay", "full")
+def _fast(options: Options) -> Builder:
+    from hpatch.builders.checkout import CheckoutBuilder
+    return CheckoutBuilder(options)
+
+
+def _full(options: Options) -> Builder:
+    from hpatch.builders.full import FullBuilder
+    return FullBuilder(options)
+
+
+BUILDERS: dict[str, Callable[[Options], Builder]] = {"fast": _fast, "full": _full}
+
+
+def make(name: str, options: Options) -> Builder:
+    factory = BUILDERS.get("fast" if name == "overlay" else name)
+    if factory is None:
+        raise ValueError(f"unknown builder {name}")
+    return factory(options)

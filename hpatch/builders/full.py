@@ -1,69 +1,81 @@
-"""Verification against what ships: the jars and libhadoop.so of a full build
-(`hpatch build`) instead of the release's published jars. The touched files
-are still compiled for both sides, so stock and patched differ only in them."""
+"""Verification against what ships: stock and patched each built whole, by
+`mvn package -Pdist,native` of the tree in the build container, and the
+reproducer run on the jars and libhadoop.so of each build. Stock is the
+checkout's committed tree without the fix; patched is that tree with the fix.
+Both builds are cached by their inputs like any other tree build."""
 
 from __future__ import annotations
 
-import json
-import tarfile
-import threading
 from pathlib import Path
 
-from hpatch.assess import Assessment
-from hpatch.builders import Prepared, Progress
-from hpatch.builders.overlay import OverlayBuilder, release_classpath
+from hpatch import forks, maven, patching
+from hpatch.assess import Assessment, State
+from hpatch.builders import Options, Prepared, Progress
+from hpatch.builders.checkout import _JAR, _image, build_tree, stock_tree
+from hpatch.builders.overlay import release_classpath
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.releases import Release
-
-_LOCK = threading.Lock()
+from hpatch.treebuild import Built
 
 
 class FullBuilder:
     name = "full"
 
-    def __init__(self, build_dir: Path | None) -> None:
-        if build_dir is None:
-            raise HpatchError("--builder full needs --build DIR (the output of `hpatch build`)")
-        self.build_dir = build_dir.resolve()
+    def __init__(self, options: Options) -> None:
+        self.options = options
 
     def prepare(self, checkout: Checkout, release: Release, assessment: Assessment,
                 work: Path, progress: Progress) -> Prepared:
-        manifest = self._manifest(release)
-        if manifest.get("exit_code") != 0:
-            raise HpatchError(f"the build in {self.build_dir} did not succeed")
-        overlay = OverlayBuilder().prepare(checkout, release, assessment, work, progress)
-        shipped = self._jars(release, progress)
-        native = self.build_dir / "native"
-        return Prepared([*shipped, *release_classpath(release, progress)], overlay.touched,
-                        native if (native / "libhadoop.so").exists() else None)
+        stock = stock_tree(checkout, assessment)
+        patched = patched_tree(checkout, assessment, stock)
+        published = release_classpath(self.options.base.release, progress)
+        image = _image(progress)
+        sides = {}
+        for side, tree in (("stock", stock), ("patched", patched)):
+            reactor = forks.read_reactor(checkout, tree)
+            keep = sorted({(module.path, module.artifact) for jar in published
+                           if (m := _JAR.search(str(jar)))
+                           and (module := reactor.by_artifact(m["artifact"])) is not None})
+            progress(f"{side}: the whole tree {tree[:12]}, as it ships")
+            built = build_tree(checkout, self.options, tree, reactor, modules=[], keep=keep,
+                               native=True, args=maven.dist_build_args(native=True),
+                               image=image, progress=progress)
+            sides[side] = _classpath(published, built, tree)
+        (stock_cp, stock_native, stock_prov), (patched_cp, patched_native, patched_prov) = \
+            sides["stock"], sides["patched"]
+        return Prepared(stock_cp, [], stock_native, provenance=stock_prov,
+                        classpath_patched=patched_cp, native_patched=patched_native,
+                        provenance_patched=patched_prov)
 
-    def _manifest(self, release: Release) -> dict[str, object]:
-        path = self.build_dir / "manifest.json"
-        if not path.is_file():
-            raise HpatchError(f"{self.build_dir} is not an `hpatch build` output (no manifest)")
-        data: dict[str, object] = json.loads(path.read_text())
-        if data.get("release") != str(release):
-            raise HpatchError(f"{self.build_dir} holds a build of {data.get('release')}, "
-                              f"not {release}")
-        return data
 
-    def _jars(self, release: Release, progress: Progress) -> list[Path]:
-        """The dist tarball's jars, unpacked once next to it."""
-        tarball = self.build_dir / f"hadoop-{release}.tar.gz"
-        target = self.build_dir / "jars"
-        with _LOCK:
-            if not target.is_dir():
-                if not tarball.is_file():
-                    raise HpatchError(f"no {tarball.name} in {self.build_dir}: build with -Pdist")
-                progress(f"unpacking the jars of {tarball.name}")
-                with tarfile.open(tarball) as archive:
-                    members = [m for m in archive.getmembers()
-                               if m.isfile() and m.name.endswith(".jar")
-                               and "/share/hadoop/" in m.name and "/sources/" not in m.name
-                               and "/webapps/" not in m.name and "-tests" not in m.name]
-                    archive.extractall(target, members=members, filter="data")
-        # Hadoop's own jars, ahead of the release's test classpath, so the shipped
-        # classes are the ones loaded; third-party jars come from that classpath
-        # (the same versions), with the test libraries' newer JUnit and Mockito.
-        return sorted(j for j in target.rglob("hadoop-*.jar"))
+def patched_tree(checkout: Checkout, assessment: Assessment, stock: str) -> str:
+    if assessment.state is State.APPLIED:
+        return checkout.tree_of("HEAD")
+    if assessment.variant is None:
+        raise HpatchError(f"{assessment.fix.id}: no variant to build")
+    patching.parse(assessment.variant.patch)  # refuses what is not a whole diff
+    return checkout.tree_with_patch(stock, assessment.variant.patch)
+
+
+def _classpath(published: list[Path], built: Built, tree: str) -> tuple[
+        list[Path], Path | None, list[dict[str, object]]]:
+    classpath: list[Path] = []
+    provenance: list[dict[str, object]] = []
+    for jar in published:
+        match = _JAR.search(str(jar))
+        own = built.jar(match["artifact"], match["classifier"] or "") if match else None
+        if own is not None:
+            classpath.append(own)
+            provenance.append({"jar": own.name, "from": "checkout", "tree": tree,
+                               "command": built.meta.get("command"), "build": built.key})
+        else:
+            classpath.append(jar)
+            provenance.append({"jar": jar.name, "from": "maven" if match is None else
+                               "published", "detail": "not built by the tree's dist build"
+                               if match else "third-party, as mvn resolves it"})
+    native = built.native_dir
+    if native is not None:
+        provenance.append({"native": "libhadoop.so", "from": "checkout", "tree": tree,
+                           "build": built.key})
+    return classpath, native, provenance

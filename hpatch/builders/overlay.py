@@ -1,6 +1,6 @@
-"""The fast build: only the Java files a fix touches are compiled, stock and
-patched, against the release's published jars; the classes go ahead of the jars
-on the classpath."""
+"""The overlay: the Java files a fix touches, compiled for stock and for
+patched and put ahead of the jars on the classpath, and the release's published
+test classpath those jars come from."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hpatch import maven, patching
 from hpatch.assess import Assessment, State
-from hpatch.builders import Prepared, Progress
+from hpatch.builders import Progress
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.paths import cache_dir, cache_lock
@@ -52,25 +52,21 @@ def release_classpath(release: Release, progress: Progress) -> list[Path]:
         return jars
 
 
-class OverlayBuilder:
-    name = "overlay"
-
-    def prepare(self, checkout: Checkout, release: Release, assessment: Assessment,
-                work: Path, progress: Progress) -> Prepared:
-        stock, patched = _sides(checkout, assessment)
-        touched = sorted(p for p in set(stock) | set(patched) if p.endswith(".java"))
-        if not touched:
-            raise HpatchError(f"{assessment.fix.id}: the fix touches no Java file to build")
-        for side, files in (("stock", stock), ("patched", patched)):
-            for path in touched:
-                text = files.get(path)
-                if text is None:
-                    continue
-                target = work / "src" / side / _source_relative(path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8", errors="surrogateescape")
-        classpath = release_classpath(release, progress)
-        return Prepared(classpath, touched)
+def write_sides(checkout: Checkout, assessment: Assessment, work: Path) -> list[str]:
+    """The fix's Java files before and after it, in work/src/{stock,patched}; their paths."""
+    stock, patched = _sides(checkout, assessment)
+    touched = sorted(p for p in set(stock) | set(patched) if p.endswith(".java"))
+    if not touched:
+        raise HpatchError(f"{assessment.fix.id}: the fix touches no Java file to build")
+    for side, files in (("stock", stock), ("patched", patched)):
+        for path in touched:
+            text = files.get(path)
+            if text is None:
+                continue
+            target = work / "src" / side / _source_relative(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", errors="surrogateescape")
+    return touched
 
 
 def _source_relative(path: str) -> str:

@@ -7,25 +7,13 @@ import tarfile
 import time
 from pathlib import Path
 
-from hpatch import output, patching
-from hpatch.assess import State, applied_commits, assess
-from hpatch.catalog import Catalog, Fix
+from hpatch import maven, output, staging
+from hpatch.assess import applied_commits
+from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.notes import latest_verification
 from hpatch.releases import Release
-
-TOMCAT = ["-Dtomcat.version=7.0.55",
-          "-Dtomcat.download.url=file:///opt/hadoop-build/tomcat-7.0.55.tar.gz"]
-
-
-def maven_args(*, native: bool, modules: list[str]) -> list[str]:
-    profiles = "-Pdist,native" if native else "-Pdist"
-    args = ["package", profiles, "-DskipTests", "-Dtar", "-Dmaven.javadoc.skip=true", *TOMCAT]
-    if modules:
-        args = ["package", "-Pnative" if native else "", "-DskipTests", "-pl",
-                ",".join(modules), "-am"]
-    return [a for a in args if a]
 
 
 def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[str],
@@ -37,7 +25,7 @@ def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[s
     out = (out or Path("builds") / f"hadoop-{release}-{head[:10]}").resolve()
     if out.exists() and any(out.iterdir()):
         raise HpatchError(f"{out} exists and is not empty; give --out a new directory")
-    needed = _build_fixes(checkout, catalog, release)
+    needed = staging.needed_build_fixes(checkout, catalog, release)
     if needed and not with_build_fixes:
         output.note(f"{release} needs build fixes to compile its native code here: "
                     f"{', '.join(f.id for f in needed)}; add --with-build-fixes to apply them "
@@ -49,15 +37,16 @@ def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[s
     applied_build_fixes = []
     if with_build_fixes:
         for fix in needed:
-            _apply_to_stage(fix, checkout, release, stage)
+            staging.apply_to_stage(fix, checkout, release, stage)
             applied_build_fixes.append(fix.id)
             output.note(f"applied build fix {fix.id} to the copy")
     container.prepare_dirs(stage, out)
-    args = maven_args(native=native, modules=modules)
+    args = maven.dist_build_args(native=native, modules=modules)
     output.note(f"mvn {' '.join(args)} (as an unprivileged user; Maven repository in the "
                 f"volume {container.M2_VOLUME})")
     started = time.monotonic()
-    code = container.run_build(image, stage, out, args, timeout=timeout_min * 60,
+    code = container.run_build(image, stage, out, maven.shell_line(args, log="/out/build.log"),
+                               timeout=timeout_min * 60,
                                progress=output.note)
     seconds = time.monotonic() - started
     outputs = _collect(stage, out, release)
@@ -71,12 +60,6 @@ def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[s
                 f"in {seconds / 60:.1f} min; log {out / 'build.log'}; manifest "
                 f"{out / 'manifest.json'}")
     return 0 if code == 0 else 1
-
-
-def _build_fixes(checkout: Checkout, catalog: Catalog, release: Release) -> list[Fix]:
-    applied = applied_commits(checkout.hpatch_commits())
-    return [f for f in catalog if f.kind == "build"
-            and assess(checkout, f, release, applied).state is State.APPLICABLE]
 
 
 def _stage(checkout: Checkout, stage: Path) -> int:
@@ -93,27 +76,6 @@ def _stage(checkout: Checkout, stage: Path) -> int:
         shutil.copy2(source, target, follow_symlinks=False)
         count += 1
     return count
-
-
-def _apply_to_stage(fix: Fix, checkout: Checkout, release: Release, stage: Path) -> None:
-    result = assess(checkout, fix, release, {})
-    if result.variant is None:
-        raise HpatchError(f"build fix {fix.id} has no variant for {release}")
-    parsed = patching.parse(result.variant.patch)
-    for patched in parsed.patchset:
-        source = patching.strip_prefix(patched.source_file)
-        target = patching.strip_prefix(patched.target_file) or source
-        path = stage / (source or target)
-        content = path.read_text(encoding="utf-8") if path.is_file() else None
-        placements = patching.locate(patched, content, max_fuzz=0)
-        if not all(p.exact for p in placements):
-            raise HpatchError(f"build fix {fix.id} does not apply to the copy")
-        new = patching.apply_placed(patched, content, placements)
-        if new is None:
-            path.unlink()
-        else:
-            (stage / target).parent.mkdir(parents=True, exist_ok=True)
-            (stage / target).write_text(new, encoding="utf-8")
 
 
 def _collect(stage: Path, out: Path, release: Release) -> list[dict[str, object]]:

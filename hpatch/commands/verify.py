@@ -3,22 +3,24 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hpatch import builders, output, runtime
+from hpatch import builders, forks, output, runtime
 from hpatch.assess import State, applied_commits, assess
-from hpatch.catalog import Fix
+from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
 from hpatch.grading import Verdict
 from hpatch.verify import CellResult, CellSpec, junit_xml, new_run_id, run_cell
 
-HEADERS = ["fix", "release", "stock", "patched", "verdict", "time"]
+HEADERS = ["fix", "release", "code", "stock", "patched", "verdict", "time"]
 
 
-def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_name: str,
-           repeat: int, jobs: int, timeout: float, runs_root: Path, as_json: bool,
-           junit_path: Path | None, native_lib: Path | None = None,
-           build_dir: Path | None = None) -> int:
+def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_name: str,
+           builder_name: str, repeat: int, jobs: int, timeout: float, runs_root: Path,
+           as_json: bool, junit_path: Path | None, native_lib: Path | None = None,
+           base_override: str | None = None) -> int:
     """Run each applicable fix's reproducer on stock and patched; 0 iff all verified."""
-    release = checkout.hadoop_release()
+    base = forks.base_of(checkout, base_override)
+    release = base.release
+    output.note(f"{checkout.root}: Hadoop {base.describe()}")
     applied = applied_commits(checkout.hpatch_commits())
     run_id = new_run_id()
     specs: list[CellSpec] = []
@@ -27,7 +29,8 @@ def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_n
         result = assess(checkout, fix, release, applied)
         if result.state in (State.APPLICABLE, State.APPLIED):
             specs.append(CellSpec(result, release, runs_root / run_id / fix.id / str(release),
-                                  repeat=repeat, timeout=timeout, native_lib=native_lib))
+                                  repeat=repeat, timeout=timeout, native_lib=native_lib,
+                                  base=base))
         else:
             others.append((fix.id, result.state.value, result.detail))
     results: list[CellResult] = []
@@ -35,13 +38,13 @@ def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_n
         engine = runtime.make(runtime_name)
         described = engine.prepare(output.note)
         output.note(f"run {run_id}: {len(specs)} fix(es) at {release} on {described}")
-        builder = builders.make(builder_name, build_dir)
+        builder = builders.make(builder_name, builders.Options(base, catalog, native_lib))
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(run_cell, spec, checkout, builder, engine, described,
                                    run_id, output.note) for spec in specs]
             results = [f.result() for f in futures]
     report(results, others, as_json=as_json, junit_path=junit_path, run_id=run_id,
-           runs_root=runs_root)
+           runs_root=runs_root, checkout=base.as_dict())
     attention = [s for _, s, _ in others if s == State.CONFLICT.value]
     wanted = Verdict.COMPILED if repeat == 0 else Verdict.VERIFIED
     return 0 if results and all(r.verdict is wanted for r in results) and \
@@ -49,17 +52,19 @@ def verify(checkout: Checkout, fixes: list[Fix], *, runtime_name: str, builder_n
 
 
 def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_json: bool,
-           junit_path: Path | None, run_id: str, runs_root: Path) -> None:
+           junit_path: Path | None, run_id: str, runs_root: Path,
+           checkout: dict[str, str] | None = None) -> None:
     if junit_path is not None:
         junit_path.write_text(junit_xml(results), encoding="utf-8")
     if as_json:
         output.as_json({"run": run_id, "runs_dir": str(runs_root / run_id),
+                        **({"checkout": checkout} if checkout else {}),
                         "results": [r.as_dict() for r in results],
                         "not_verified": [{"fix": f, "state": s, "detail": d}
                                          for f, s, d in others]})
         return
-    rows = [(r.fix, r.release, _side(r.stock), _side(r.patched), r.verdict.value,
-             f"{r.seconds:.0f} s") for r in results]
+    rows = [(r.fix, r.release, code_summary(r), _side(r.stock), _side(r.patched),
+             r.verdict.value, f"{r.seconds:.0f} s") for r in results]
     if rows:
         output.table(rows, HEADERS)
         for r in results:
@@ -69,6 +74,23 @@ def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_
         output.line(f"{fix_id}: {state}, not verified ({detail})")
     if results:
         output.line(f"run {run_id}: records in {runs_root / run_id}")
+
+
+def code_summary(result: CellResult) -> str:
+    """Where the code the reproducer ran came from, in a few words."""
+    entries = result.provenance.get("stock", [])
+    jars = [e for e in entries if "jar" in e and e.get("from") in ("checkout", "published")]
+    if not jars:
+        return "-"
+    built = sum(e["from"] == "checkout" for e in jars)
+    native = any(e.get("native") and e.get("from") == "checkout" for e in entries)
+    if built == len(jars):
+        text = "built"
+    elif built:
+        text = f"{built} built, {len(jars) - built} published"
+    else:
+        text = f"published {result.base}"
+    return text + (" +native" if native else "")
 
 
 def _side(outcomes: list[dict[str, str]]) -> str:

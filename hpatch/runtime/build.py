@@ -79,18 +79,17 @@ def _stream_build(engine: Any, context: str, tag: str, buildargs: dict[str, str]
             progress(text[:150])
 
 
-def run_build(image: str, stage: Path, out: Path, maven_args: list[str], *, timeout: float,
+def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: float,
               progress: Progress) -> int:
-    """mvn in the build container as the unprivileged builder, on the staged copy.
+    """A build's shell line in the build container, as the unprivileged builder, on the
+    staged copy (/stage), writing to /out.
 
     The local Maven repository lives in the named volume hpatch-m2, kept between
-    builds; the full log goes to out/build.log; reactor progress is reported."""
+    builds; reactor progress is reported."""
     engine = client()
-    script = ("set -o pipefail; cd /stage && mvn -B " + " ".join(maven_args) +
-              " 2>&1 | tee /out/build.log | grep --line-buffered -E "
-              "'^\\[INFO\\] (Building .*\\[[0-9]+/[0-9]+\\]|BUILD|Total time)|ERROR'")
     container: Any = engine.containers.run(
-        image, ["bash", "-c", script], detach=True, user=f"{BUILDER_UID}:{BUILDER_UID}",
+        image, ["bash", "-c", "cd /stage && " + shell_line], detach=True,
+        user=f"{BUILDER_UID}:{BUILDER_UID}",
         volumes={str(stage): {"bind": "/stage", "mode": "rw"},
                  str(out): {"bind": "/out", "mode": "rw"},
                  M2_VOLUME: {"bind": "/home/builder/.m2", "mode": "rw"}},

@@ -1,0 +1,180 @@
+"""The default build: the checkout's own code, as fast as that allows.
+
+Stock is the checkout's committed tree without the fix being verified (an
+hpatch commit of that fix is taken off in a tree object; the checkout is never
+changed). For every Hadoop jar on the reproducer's classpath, the checkout's
+module is compared with the Apache release it derives from: where it is
+byte-identical, the published jar stands in for it; where it is not, the
+module is built from the checkout (`mvn package -pl … -am` in the build
+container, cached by its inputs). libhadoop.so, when a reproducer needs it, is
+always built from the checkout. The fix's own files are then compiled on top,
+for stock and for patched, so the two sides differ only in the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hpatch import forks, maven, staging, treebuild
+from hpatch.assess import Assessment, State
+from hpatch.builders import Options, Prepared, Progress
+from hpatch.builders.overlay import release_classpath, write_sides
+from hpatch.checkout import Checkout
+from hpatch.errors import HpatchError
+from hpatch.releases import Release
+
+COMMON = "hadoop-common"
+_JAR = re.compile(r"/org/apache/hadoop/(?P<artifact>[\w.-]+)/(?P<version>[^/]+)/"
+                  r"(?P=artifact)-(?P=version)(?:-(?P<classifier>tests))?\.jar$")
+BUILD_TIMEOUT = 120 * 60.0
+
+
+class CheckoutBuilder:
+    name = "fast"
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def prepare(self, checkout: Checkout, release: Release, assessment: Assessment,
+                work: Path, progress: Progress) -> Prepared:
+        touched = write_sides(checkout, assessment, work)
+        tree = stock_tree(checkout, assessment)
+        published = release_classpath(self.options.base.release, progress)
+        reactor = forks.read_reactor(checkout, tree)
+        hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
+        checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
+                                       {m["artifact"] for m in hadoop.values()}, progress)
+        differing = sorted(c.module for c in checks.values() if not c.identical)
+        notes: list[str] = []
+        image = ""
+        built: treebuild.Built | None = None
+        if differing:
+            names = ", ".join(c.artifact for c in checks.values() if not c.identical)
+            progress(f"{len(differing)} module(s) differ from {self.options.base.release} "
+                     f"({names}): building them from the checkout")
+            image = _image(progress)
+            built = build_tree(checkout, self.options, tree, reactor, modules=differing,
+                               keep=[(m, reactor.modules[m].artifact) for m in differing],
+                               native=False, args=maven.module_build_args(differing,
+                                                                          native=False),
+                               image=image, progress=progress)
+        native, native_source = self._native(checkout, tree, reactor, assessment, image,
+                                             notes, progress)
+        classpath: list[Path] = []
+        provenance: list[dict[str, object]] = []
+        for jar in published:
+            match = hadoop.get(jar)
+            if match is None:
+                classpath.append(jar)
+                provenance.append({"jar": jar.name, "from": "maven",
+                                   "detail": "third-party, as mvn resolves it for "
+                                             f"hadoop-minicluster {self.options.base.release}"})
+                continue
+            artifact, classifier = match["artifact"], match["classifier"] or ""
+            check = checks.get(artifact)
+            replacement = built.jar(artifact, classifier) if (
+                built and check and not check.identical) else None
+            if replacement is not None and built is not None:
+                classpath.append(replacement)
+                provenance.append(_built_entry(replacement, built, check))
+            else:
+                classpath.append(jar)
+                provenance.append(_published_entry(jar, self.options.base, check))
+        if native is not None:
+            provenance.append({"native": "libhadoop.so", **native_source})
+        if not checkout.is_clean():
+            notes.append("uncommitted changes in the checkout are not part of what was "
+                         "verified: that is the commit HEAD")
+        return Prepared(classpath, touched, native, provenance=provenance, notes=notes)
+
+    def _native(self, checkout: Checkout, tree: str, reactor: forks.Reactor,
+                assessment: Assessment, image: str, notes: list[str],
+                progress: Progress) -> tuple[Path | None, dict[str, object]]:
+        if not assessment.fix.reproducer.get("needs_native"):
+            return None, {}
+        if self.options.native_lib is not None:
+            return self.options.native_lib, {"from": "given", "path": str(
+                self.options.native_lib)}
+        common = reactor.by_artifact(COMMON)
+        if common is None or checkout.subtree(tree, f"{common.path}/src/main/native") is None:
+            notes.append("no libhadoop.so: this checkout has no native sources (release "
+                         "sources from -sources jars carry none); verify on a git checkout of "
+                         "Hadoop, which hpatch builds with -Pnative, or give --native-lib DIR")
+            return None, {}
+        built = build_tree(checkout, self.options, tree, reactor, modules=[common.path],
+                           keep=[(common.path, COMMON)], native=True,
+                           args=maven.module_build_args([common.path], native=True),
+                           image=image or _image(progress), progress=progress)
+        return built.native_dir, {"from": "checkout", "tree": tree,
+                                  "module_tree": checkout.subtree(tree, common.path),
+                                  "command": built.meta.get("command"), "build": built.key,
+                                  "build_fixes": built.meta.get("build_fixes")}
+
+
+def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.Reactor, *,
+               modules: list[str], keep: list[tuple[str, str]], native: bool,
+               args: list[str], image: str, progress: Progress) -> treebuild.Built:
+    """tree built in the build container (cached by its inputs), with the build fixes
+    the release line needs applied to the copy when native code is built."""
+    release = options.base.release
+    fixes = staging.needed_build_fixes(checkout, options.catalog, release) if native else []
+    spec = treebuild.BuildSpec(
+        tree=tree, version=options.base.version, modules=tuple(modules), keep=tuple(keep),
+        native=native, args=tuple(args), image=image,
+        build_fixes=tuple(f"{f.id}:" + ",".join(v.digest() for v in f.variants)
+                          for f in fixes),
+        inputs=treebuild.build_inputs(checkout, tree, reactor, modules))
+
+    def stage(directory: Path) -> list[str]:
+        checkout.export_tree(tree, directory)
+        applied = [staging.apply_to_stage(f, checkout, release, directory) for f in fixes]
+        if applied:
+            progress(f"applied build fixes to the copy: {', '.join(applied)}")
+        return applied
+
+    def run(directory: Path, out: Path, line: str) -> int:
+        from hpatch.runtime import build as container
+        container.prepare_dirs(directory, out)
+        return container.run_build(image, directory, out, line, timeout=BUILD_TIMEOUT,
+                                   progress=progress)
+
+    built = treebuild.ensure(spec, stage, run, progress)
+    treebuild.prune(max_bytes=treebuild.max_bytes())
+    return built
+
+
+def stock_tree(checkout: Checkout, assessment: Assessment) -> str:
+    """The checkout's committed code without the fix being verified."""
+    if assessment.state is State.APPLIED and assessment.commit:
+        return checkout.tree_without(assessment.commit)
+    if assessment.state is not State.APPLICABLE:
+        raise HpatchError(f"{assessment.fix.id} is {assessment.state.value} here: "
+                          "nothing to verify")
+    return checkout.tree_of("HEAD")
+
+
+def _image(progress: Progress) -> str:
+    from hpatch.runtime import build as container
+    return container.ensure_build_image(progress)
+
+
+def _published_entry(jar: Path, base: forks.Base,
+                     check: forks.ModuleCheck | None) -> dict[str, object]:
+    entry: dict[str, object] = {"jar": jar.name, "from": "published",
+                                "release": str(base.release)}
+    if check is None:
+        entry["detail"] = "the checkout has no such module"
+    else:
+        entry.update(module=check.module, identical_to=check.reference)
+        if check.reason:
+            entry["detail"] = check.reason
+    return entry
+
+
+def _built_entry(jar: Path, built: treebuild.Built,
+                 check: forks.ModuleCheck | None) -> dict[str, object]:
+    return {"jar": jar.name, "from": "checkout", "tree": built.meta.get("tree"),
+            "module": check.module if check else "", "why": check.reason if check else "",
+            "command": built.meta.get("command"), "build": built.key,
+            "path": str(jar)}
