@@ -117,8 +117,13 @@ Stager = Callable[[Path], list[str]]  # fills a stage; returns the build fixes a
 Runner = Callable[[Path, Path, str], int]  # stage, out, shell line -> exit code
 
 
+_FAILED: dict[str, BuildError] = {}  # this process's failed builds, not tried again
+
+
 def ensure(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) -> Built:
     """The cached build for spec, building it when there is none."""
+    if spec.key() in _FAILED:
+        raise _FAILED[spec.key()]
     found = lookup(spec)
     if found is not None:
         progress(f"reusing the build of {spec.what()} ({spec.key()[:12]})")
@@ -127,7 +132,13 @@ def ensure(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) 
         found = lookup(spec)
         if found is not None:
             return found
-        return _build(spec, stager, runner, progress)
+        if spec.key() in _FAILED:
+            raise _FAILED[spec.key()]
+        try:
+            return _build(spec, stager, runner, progress)
+        except BuildError as exc:
+            _FAILED[spec.key()] = exc
+            raise
 
 
 def _build(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) -> Built:

@@ -53,7 +53,7 @@ class Options:
     base: Base
     catalog: Catalog
     native_lib: Path | None = None
-    build_dir: Path | None = None
+    on_host: bool = False       # --no-docker: builds run on the host's JDK and Maven
 
 
 def _fast(options: Options) -> Builder:

@@ -53,7 +53,7 @@ class CheckoutBuilder:
             names = ", ".join(c.artifact for c in checks.values() if not c.identical)
             progress(f"{len(differing)} module(s) differ from {self.options.base.release} "
                      f"({names}): building them from the checkout")
-            image = _image(progress)
+            image = _image(progress, self.options)
             built = build_tree(checkout, self.options, tree, reactor, modules=differing,
                                keep=[(m, reactor.modules[m].artifact) for m in differing],
                                native=False, args=maven.module_build_args(differing,
@@ -105,7 +105,8 @@ class CheckoutBuilder:
         built = build_tree(checkout, self.options, tree, reactor, modules=[common.path],
                            keep=[(common.path, COMMON)], native=True,
                            args=maven.module_build_args([common.path], native=True),
-                           image=image or _image(progress), progress=progress)
+                           image=image or _image(progress, self.options),
+                           progress=progress)
         return built.native_dir, {"from": "checkout", "tree": tree,
                                   "module_tree": checkout.subtree(tree, common.path),
                                   "command": built.meta.get("command"), "build": built.key,
@@ -134,6 +135,10 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
         return applied
 
     def run(directory: Path, out: Path, line: str) -> int:
+        if options.on_host:
+            from hpatch.runtime.local import run_build_on_host
+            return run_build_on_host(directory, line.replace("/out/", f"{out}/"),
+                                     timeout=BUILD_TIMEOUT, progress=progress)
         from hpatch.runtime import build as container
         container.prepare_dirs(directory, out)
         return container.run_build(image, directory, out, line, timeout=BUILD_TIMEOUT,
@@ -154,7 +159,10 @@ def stock_tree(checkout: Checkout, assessment: Assessment) -> str:
     return checkout.tree_of("HEAD")
 
 
-def _image(progress: Progress) -> str:
+def _image(progress: Progress, options: Options | None = None) -> str:
+    if options is not None and options.on_host:
+        from hpatch.runtime.local import host_build_tools
+        return host_build_tools(options.base.release)
     from hpatch.runtime import build as container
     return container.ensure_build_image(progress)
 

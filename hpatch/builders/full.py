@@ -30,7 +30,7 @@ class FullBuilder:
         stock = stock_tree(checkout, assessment)
         patched = patched_tree(checkout, assessment, stock)
         published = release_classpath(self.options.base.release, progress)
-        image = _image(progress)
+        image = _image(progress, self.options)
         sides = {}
         for side, tree in (("stock", stock), ("patched", patched)):
             reactor = forks.read_reactor(checkout, tree)

@@ -38,7 +38,8 @@ def matrix(fixes: list[Fix], releases: list[str], catalog: Catalog, *,
     def builder_for(checkout: Checkout) -> builders.Builder:
         if checkout.root not in made:
             base = forks.base_of(checkout, None)
-            made[checkout.root] = builders.make("fast", builders.Options(base, catalog))
+            made[checkout.root] = builders.make("fast", builders.Options(
+                base, catalog, on_host=runtime_name == "local"))
         return made[checkout.root]
 
     if todo:

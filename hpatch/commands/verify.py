@@ -38,7 +38,8 @@ def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_na
         engine = runtime.make(runtime_name)
         described = engine.prepare(output.note)
         output.note(f"run {run_id}: {len(specs)} fix(es) at {release} on {described}")
-        builder = builders.make(builder_name, builders.Options(base, catalog, native_lib))
+        builder = builders.make(builder_name, builders.Options(
+            base, catalog, native_lib, on_host=runtime_name == "local"))
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(run_cell, spec, checkout, builder, engine, described,
                                    run_id, output.note) for spec in specs]

@@ -1,0 +1,109 @@
+"""verify on a fork: the checkout's own code is built with real Maven in the build
+container, and the verdict follows that code, not the published jars.
+
+Hadoop's repository cannot be fetched here, so the fork is made from what can:
+Hadoop 2.4.1's published sources and poms laid out as a checkout (`hpatch
+source`), its reactor trimmed to the ResourceManager and the poms above it
+(the layout has no other module's build files), and a local commit that cures
+the YARN-4398 stall its own way, in FileSystemRMStateStore (a file the
+variant does not touch). The published jars would say `verified`; the fork's
+code says `not-reproduced`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import git, run_hpatch, snapshot
+
+pytestmark = [pytest.mark.network, pytest.mark.docker, pytest.mark.build, pytest.mark.slow]
+
+YARN = "hadoop-yarn-project/hadoop-yarn"
+RM = f"{YARN}/hadoop-yarn-server/hadoop-yarn-server-resourcemanager"
+STORE = (f"{RM}/src/main/java/org/apache/hadoop/yarn/server/resourcemanager/recovery/"
+         "FileSystemRMStateStore.java")
+
+
+def _modules(pom: Path, modules: list[str]) -> None:
+    """Make the pom's own <modules> list name only these."""
+    text = pom.read_text()
+    listed = "".join(f"<module>{m}</module>" for m in modules)
+    new, count = re.subn(r"<modules>.*?</modules>", f"<modules>{listed}</modules>", text,
+                         count=1, flags=re.DOTALL)
+    assert count == 1, pom
+    pom.write_text(new)
+
+
+@pytest.fixture
+def fork(hadoop: Path) -> Path:
+    _modules(hadoop / "pom.xml", ["hadoop-project", YARN])
+    _modules(hadoop / YARN / "pom.xml", ["hadoop-yarn-server"])
+    _modules(hadoop / YARN / "hadoop-yarn-server" / "pom.xml",
+             ["hadoop-yarn-server-resourcemanager"])
+    git(hadoop, "commit", "-qam", "Build only the ResourceManager from this tree")
+    git(hadoop, "tag", "-d", "rel/release-2.4.1")  # compared with the -sources jars, then
+    return hadoop
+
+
+def _cure_in_store(repo: Path) -> None:
+    """The fork's own fix: the store writes without holding its monitor."""
+    store = repo / STORE
+    text = store.read_text()
+    new = re.sub(r"public synchronized void (storeApplicationStateInternal|"
+                 r"updateApplicationStateInternal)\(", r"public void \1(", text)
+    assert new != text
+    store.write_text(new)
+    git(repo, "commit", "-qam", "ACME-113: write application state without the store's lock")
+
+
+def _verify(repo: Path, tmp: Path) -> tuple[dict[str, object], str, int]:
+    result = run_hpatch("verify", "YARN-4398", "--repo", str(repo), "--json",
+                        env={"HPATCH_RUNS": str(tmp / "runs")}, timeout=2400)
+    assert result.out.strip(), result.err[-3000:]
+    [cell] = json.loads(result.out)["results"]
+    return cell, result.err, result.code
+
+
+def test_verdict_follows_the_forks_code(fork: Path, tmp_path: Path) -> None:
+    _cure_in_store(fork)
+    before = snapshot(fork)
+    cell, err, code = _verify(fork, tmp_path)
+    assert cell["verdict"] == "not-reproduced", (cell["reason"], err[-3000:])
+    assert code == 1
+    stock = cell["provenance"]["stock"]
+    [rm] = [p for p in stock if p.get("jar") == "hadoop-yarn-server-resourcemanager-2.4.1.jar"]
+    assert rm["from"] == "checkout" and "FileSystemRMStateStore.java" in rm["why"]
+    assert rm["command"].startswith("mvn -B package") and f"-pl {RM} -am" in rm["command"]
+    assert Path(rm["path"]).is_file()
+    # every Hadoop jar on the classpath says where it came from
+    hadoop_jars = [p for p in stock if str(p.get("jar", "")).startswith("hadoop-")]
+    assert hadoop_jars and all(p["from"] in ("checkout", "published") for p in hadoop_jars)
+    assert snapshot(fork) == before  # the checkout was only read
+
+    # unchanged fork: the build is reused, not run again
+    again, err, _ = _verify(fork, tmp_path)
+    assert again["verdict"] == "not-reproduced"
+    assert "reusing the build" in err and "mvn -B package" not in err
+
+    # the fork without its own cure: the bug is back, and the variant fixes it
+    git(fork, "revert", "--no-edit", "HEAD")
+    third, err, code = _verify(fork, tmp_path)
+    assert third["verdict"] == "verified", (third["reason"], err[-3000:])
+    assert code == 0
+
+
+def test_a_checkout_that_does_not_build_is_an_error(fork: Path, tmp_path: Path) -> None:
+    store = fork / STORE
+    store.write_text(store.read_text().replace("public class FileSystemRMStateStore",
+                                               "public class FileSystemRMStateStore {{", 1))
+    git(fork, "commit", "-qam", "A broken local change")
+    before = snapshot(fork)
+    cell, err, code = _verify(fork, tmp_path)
+    assert cell["verdict"] == "error" and cell["error_kind"] == "build", cell
+    assert "hadoop-yarn-server-resourcemanager" in cell["reason"]
+    assert "FileSystemRMStateStore.java" in cell["reason"] and "full log:" in cell["reason"]
+    assert code == 1
+    assert snapshot(fork) == before
