@@ -20,6 +20,7 @@ from pathlib import Path
 
 import git
 
+from hpatch import proc
 from hpatch.errors import HpatchError, NotARepoError, ProcessError
 from hpatch.releases import Release
 
@@ -355,7 +356,27 @@ class Checkout:
         return out.strip() if code == 0 else None
 
     def blob_bytes(self, sha: str) -> bytes:
-        return bytes(self.repo.odb.stream(bytes.fromhex(sha)).read())
+        return self.blobs([sha])[sha]
+
+    def blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """The contents of these blobs, read in one `git cat-file --batch` (thread-safe:
+        a process of its own, not GitPython's shared one)."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        out = proc.run_bytes(["git", "-C", str(self.root), "cat-file", "--batch"],
+                             input_bytes="".join(f"{s}\n" for s in wanted).encode())
+        found: dict[str, bytes] = {}
+        at = 0
+        for sha in wanted:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3:
+                raise HpatchError(f"git has no object {sha} in {self.root}")
+            size = int(header[2])
+            found[sha] = out[end + 1:end + 1 + size]
+            at = end + 1 + size + 1
+        return found
 
     def export_tree(self, tree: str, dest: Path) -> None:
         """Write tree's files into dest (a new directory), as `git archive` has them."""

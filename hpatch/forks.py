@@ -128,15 +128,16 @@ class Reactor:
 def read_reactor(checkout: Checkout, tree: str) -> Reactor:
     """The modules the root pom names (profiles included), read from tree's poms."""
     entries = checkout.tree_entries(tree)
+    poms = {p: e[1] for p, e in entries.items() if p == "pom.xml" or p.endswith("/pom.xml")}
+    data = checkout.blobs(list(poms.values()))
     reactor = Reactor()
     todo = [""]
     while todo:
         path = todo.pop()
         pom_path = f"{path}/pom.xml" if path else "pom.xml"
-        entry = entries.get(pom_path)
-        if entry is None or path in reactor.modules:
+        if pom_path not in poms or path in reactor.modules:
             continue
-        module, children = _parse_pom(checkout.blob_bytes(entry[1]), path)
+        module, children = _parse_pom(data[poms[pom_path]], path)
         reactor.modules[path] = module
         todo.extend(children)
     if not reactor.modules:

@@ -41,3 +41,16 @@ def run(
     if check and proc.returncode != 0:
         raise ProcessError(list(argv), proc.returncode, proc.stdout, proc.stderr)
     return proc
+
+
+def run_bytes(argv: Sequence[str], *, input_bytes: bytes, cwd: Path | None = None) -> bytes:
+    """Run argv with bytes in and out (git's object streams); ProcessError on failure."""
+    try:
+        proc = subprocess.run(list(argv), cwd=cwd, input=input_bytes, capture_output=True,
+                              check=False)
+    except FileNotFoundError as exc:
+        raise ProcessError(list(argv), 127, "", f"{argv[0]}: command not found") from exc
+    if proc.returncode != 0:
+        raise ProcessError(list(argv), proc.returncode, "",
+                           proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout

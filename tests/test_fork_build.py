@@ -101,7 +101,7 @@ def test_a_checkout_that_does_not_build_is_an_error(fork: Path, tmp_path: Path) 
                                                "public class FileSystemRMStateStore {{", 1))
     git(fork, "commit", "-qam", "A broken local change")
     before = snapshot(fork)
-    cell, err, code = _verify(fork, tmp_path)
+    cell, _, code = _verify(fork, tmp_path)
     assert cell["verdict"] == "error" and cell["error_kind"] == "build", cell
     assert "hadoop-yarn-server-resourcemanager" in cell["reason"]
     assert "FileSystemRMStateStore.java" in cell["reason"] and "full log:" in cell["reason"]
