@@ -62,7 +62,7 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
     code = {p: checkout.read_worktree(p) for p in fix.detect.paths}
     present = {p: text for p, text in code.items() if text is not None}
     for path, text in present.items():
-        if fix.detect.fixed.search(text):
+        if fix.detect.shows_fix(path, text):
             return Assessment(fix, State.FIXED_UPSTREAM, f"the fix's code is in {_short(path)}")
     candidates = fix.variants_for(release)
     for variant in candidates:
@@ -76,7 +76,7 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
             claimed = variant.releases.contains(release)
             note = "" if claimed else f" (declared for {variant.releases}; applies cleanly)"
             return Assessment(fix, State.APPLICABLE, f"variant {variant.name}{note}", variant)
-    buggy = [p for p, text in present.items() if fix.detect.bug.search(text)]
+    buggy = [p for p, text in present.items() if fix.detect.shows_bug(p, text)]
     if not buggy:
         where = ", ".join(_short(p) for p in present) or "none of its files exist here"
         return Assessment(fix, State.NOT_AFFECTED, f"the buggy code is absent ({where})")

@@ -13,6 +13,7 @@ from typing import Any
 
 import tomllib
 
+from hpatch import javasrc
 from hpatch.errors import CatalogError, UsageError
 from hpatch.releases import Release, ReleaseRange
 
@@ -40,8 +41,8 @@ FIX_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
 }
 DETECT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "paths": (list, True),
-    "bug": (str, True),
-    "fixed": (str, True),
+    "bug": ((str, list), True),
+    "fixed": ((str, list), True),
 }
 VARIANT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "name": (str, True),
@@ -66,9 +67,26 @@ class Variant:
 
 @dataclass(frozen=True)
 class Detect:
+    """The code probes: regular expressions searched in each of paths.
+
+    Java and C files are searched with comments and literals blanked
+    (javasrc.strip), so a probe sees code only. Any one pattern matching is
+    enough: a fix can be in the code in more than one form."""
+
     paths: tuple[str, ...]
-    bug: re.Pattern[str]
-    fixed: re.Pattern[str]
+    bug: tuple[re.Pattern[str], ...]
+    fixed: tuple[re.Pattern[str], ...]
+
+    def shows_bug(self, path: str, text: str) -> bool:
+        return _any_match(self.bug, path, text)
+
+    def shows_fix(self, path: str, text: str) -> bool:
+        return _any_match(self.fixed, path, text)
+
+
+def _any_match(patterns: tuple[re.Pattern[str], ...], path: str, text: str) -> bool:
+    code = javasrc.strip(text) if javasrc.is_source(path) else text
+    return any(p.search(code) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -236,14 +254,11 @@ def load_fix(directory: Path) -> Fix:
         raise CatalogError(f"{meta_path}: kind must be one of {', '.join(KINDS)}")
     detect_data = data["detect"]
     check_schema(detect_data, DETECT_SCHEMA, f"{meta_path} [detect]")
-    try:
-        detect = Detect(
-            tuple(detect_data["paths"]),
-            re.compile(detect_data["bug"], re.MULTILINE),
-            re.compile(detect_data["fixed"], re.MULTILINE),
-        )
-    except re.error as exc:
-        raise CatalogError(f"{meta_path} [detect]: bad regular expression: {exc}") from exc
+    detect = Detect(
+        tuple(detect_data["paths"]),
+        _probe_patterns(detect_data["bug"], f"{meta_path} [detect] bug"),
+        _probe_patterns(detect_data["fixed"], f"{meta_path} [detect] fixed"),
+    )
     _check_reproducer(data["reproducer"], str(meta_path))
     _check_signatures(data.get("signatures", []), str(meta_path))
     return Fix(
@@ -266,6 +281,17 @@ def load_fix(directory: Path) -> Fix:
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
     )
+
+
+def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str], ...]:
+    """A probe is one pattern or a non-empty list of them (any one matching counts)."""
+    texts = [value] if isinstance(value, str) else value
+    if not texts or not all(isinstance(t, str) and t for t in texts):
+        raise CatalogError(f"{where}: must be a pattern or a non-empty list of patterns")
+    try:
+        return tuple(re.compile(t, re.MULTILINE) for t in texts)
+    except re.error as exc:
+        raise CatalogError(f"{where}: bad regular expression: {exc}") from exc
 
 
 REPRODUCER_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
