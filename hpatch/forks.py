@@ -15,7 +15,7 @@ import json
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hpatch import maven
@@ -83,6 +83,7 @@ class Module:
     packaging: str
     parent: str | None           # the parent's path, when the parent is in the reactor
     uses: tuple[str, ...]        # Hadoop artifacts it depends on or builds with
+    profile: str | None = None   # the Maven profile that puts it in the reactor, if any
 
 
 @dataclass
@@ -131,21 +132,22 @@ def read_reactor(checkout: Checkout, tree: str) -> Reactor:
     poms = {p: e[1] for p, e in entries.items() if p == "pom.xml" or p.endswith("/pom.xml")}
     data = checkout.blobs(list(poms.values()))
     reactor = Reactor()
-    todo = [""]
+    todo: list[tuple[str, str | None]] = [("", None)]
     while todo:
-        path = todo.pop()
+        path, profile = todo.pop()
         pom_path = f"{path}/pom.xml" if path else "pom.xml"
         if pom_path not in poms or path in reactor.modules:
             continue
         module, children = _parse_pom(data[poms[pom_path]], path)
-        reactor.modules[path] = module
-        todo.extend(children)
+        reactor.modules[path] = replace(module, profile=profile)
+        todo.extend((child, listed_in or profile) for child, listed_in in children)
     if not reactor.modules:
         raise HpatchError("not a Hadoop checkout: no pom.xml at the top of its tree")
     return reactor
 
 
-def _parse_pom(data: bytes, path: str) -> tuple[Module, list[str]]:
+def _parse_pom(data: bytes, path: str) -> tuple[Module, list[tuple[str, str | None]]]:
+    """The module, and its child modules with the profile that lists each (or None)."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -176,11 +178,24 @@ def _parse_pom(data: bytes, path: str) -> tuple[Module, list[str]]:
     uses = sorted({find(dep, "artifactId") for dep in each(root, "dependency")
                    if find(dep, "groupId") in (GROUP, "${project.groupId}")
                    and find(dep, "artifactId")})
-    children = [_join(path, (m.text or "").strip()) for m in each(root, "module")
-                if (m.text or "").strip()]
+    listed = {_join(path, (m.text or "").strip()) for m in each(root, "module")
+              if (m.text or "").strip()}
+    always = {_join(path, (m.text or "").strip())
+              for m in root.findall(f"./{_NS}modules/{_NS}module") + root.findall(
+                  "./modules/module") if (m.text or "").strip()}
+    children = [(c, None if c in always else _profile_of(root, path, c)) for c in sorted(listed)]
     module = Module(path, find(root, "artifactId"), find(root, "packaging") or "jar", parent,
                     tuple(uses))
     return module, children
+
+
+def _profile_of(root: ET.Element, path: str, child: str) -> str | None:
+    for ns in (_NS, ""):
+        for profile in root.findall(f"./{ns}profiles/{ns}profile"):
+            for module in profile.findall(f"./{ns}modules/{ns}module"):
+                if _join(path, (module.text or "").strip()) == child:
+                    return (profile.findtext(f"{ns}id") or "").strip() or None
+    return None
 
 
 def _join(base: str, relative: str) -> str:
@@ -286,11 +301,19 @@ def _against_sources(reactor: Reactor, module: Module, entries: dict[str, tuple[
         if path not in entries or not _pom_matches(checkout, entries[path][1], base,
                                                    published.pom_id(pom_module.artifact)):
             differing.append(path)
-    rest = sorted({"/".join(p[len(prefix):].split("/")[:3]) for p in own
+    rest = sorted({_folder(p[len(prefix):]) for p in own
                    if not p[len(prefix):].startswith(tuple(compared))
                    and not p.endswith("/pom.xml") and p != "pom.xml"})
-    note = f"not compared (not in the -sources jars): {', '.join(rest)}" if rest else ""
+    shown = ", ".join(rest[:4]) + (f" and {len(rest) - 4} more" if len(rest) > 4 else "")
+    note = f"not compared (not in the -sources jars): {shown}" if rest else ""
     return _check(module, reference, differing, note)
+
+
+def _folder(relative: str) -> str:
+    """src/main/proto for src/main/proto/x.proto; dev-support for dev-support/a/b."""
+    parts = relative.split("/")
+    depth = 3 if parts[0] == "src" else 1
+    return "/".join(parts[:depth]) if len(parts) > depth else relative
 
 
 # Maven's default excludes: files that never reach a jar.

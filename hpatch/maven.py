@@ -54,9 +54,12 @@ def dist_build_args(*, native: bool, modules: Sequence[str] = ()) -> list[str]:
             "-Dmaven.javadoc.skip=true", *TOMCAT]
 
 
-def module_build_args(modules: Sequence[str], *, native: bool) -> list[str]:
-    """The modules a reproducer loads, and the reactor modules they need, as jars."""
-    return ["package", *(["-Pnative"] if native else []), "-DskipTests",
+def module_build_args(modules: Sequence[str], *, native: bool,
+                      profiles: Sequence[str] = ()) -> list[str]:
+    """The modules a reproducer loads, and the reactor modules they need, as jars;
+    profiles: those that put a module in the reactor at all."""
+    wanted = [*(["native"] if native else []), *sorted(set(profiles))]
+    return ["package", *([f"-P{','.join(wanted)}"] if wanted else []), "-DskipTests",
             "-Dmaven.javadoc.skip=true", "-Dmaven.source.skip=true", "-pl",
             ",".join(modules), "-am"]
 

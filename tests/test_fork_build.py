@@ -13,11 +13,16 @@ code says `not-reproduced`.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import git, run_hpatch, snapshot
+from conftest import CATALOG, git, run_hpatch, snapshot
 
 pytestmark = [pytest.mark.network, pytest.mark.docker, pytest.mark.build, pytest.mark.slow]
 
@@ -59,9 +64,10 @@ def _cure_in_store(repo: Path) -> None:
     git(repo, "commit", "-qam", "ACME-113: write application state without the store's lock")
 
 
-def _verify(repo: Path, tmp: Path) -> tuple[dict[str, object], str, int]:
+def _verify(repo: Path, tmp: Path, env: dict[str, str] | None = None
+            ) -> tuple[dict[str, Any], str, int]:
     result = run_hpatch("verify", "YARN-4398", "--repo", str(repo), "--json",
-                        env={"HPATCH_RUNS": str(tmp / "runs")}, timeout=2400)
+                        env={"HPATCH_RUNS": str(tmp / "runs"), **(env or {})}, timeout=2400)
     assert result.out.strip(), result.err[-3000:]
     [cell] = json.loads(result.out)["results"]
     return cell, result.err, result.code
@@ -107,3 +113,31 @@ def test_a_checkout_that_does_not_build_is_an_error(fork: Path, tmp_path: Path) 
     assert "FileSystemRMStateStore.java" in cell["reason"] and "full log:" in cell["reason"]
     assert code == 1
     assert snapshot(fork) == before
+
+
+def test_an_interrupted_build_is_never_trusted(fork: Path, tmp_path: Path) -> None:
+    _cure_in_store(fork)
+    cache = tmp_path / "cache"
+    env = {"HPATCH_CACHE": str(cache)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hpatch", "verify", "YARN-4398", "--repo", str(fork)],
+        env={**os.environ, **env, "HPATCH_CATALOG": str(CATALOG),
+             "HPATCH_RUNS": str(tmp_path / "runs")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert child.stderr is not None
+    for line in child.stderr:
+        if "(in the build container)" in line:
+            break
+    time.sleep(5)  # mvn is running in the container
+    child.kill()
+    child.wait()
+    builds = cache / "builds"
+    assert not [p for p in builds.iterdir() if (p / "entry.json").exists()]
+    # the next run stops the abandoned build, builds anew, and is right
+    cell, err, _ = _verify(fork, tmp_path, env)
+    assert cell["verdict"] == "not-reproduced", (cell["reason"], err[-3000:])
+    assert "(in the build container)" in err
+    assert not list(builds.glob(".tmp-*"))
+    listed = run_hpatch("cache", "ls", "--json", env=env)
+    [entry] = json.loads(listed.out)
+    assert entry["modules"] == [RM] and Path(entry["path"], "entry.json").is_file()

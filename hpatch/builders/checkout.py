@@ -52,12 +52,14 @@ class CheckoutBuilder:
         if differing:
             names = ", ".join(c.artifact for c in checks.values() if not c.identical)
             progress(f"{len(differing)} module(s) differ from {self.options.base.release} "
-                     f"({names}): building them from the checkout")
+                     f"({names}): their jars come from the checkout's own build")
             image = _image(progress, self.options)
             built = build_tree(checkout, self.options, tree, reactor, modules=differing,
                                keep=[(m, reactor.modules[m].artifact) for m in differing],
-                               native=False, args=maven.module_build_args(differing,
-                                                                          native=False),
+                               native=False, args=maven.module_build_args(
+                                   differing, native=False,
+                                   profiles=[p for m in differing
+                                             if (p := reactor.modules[m].profile)]),
                                image=image, progress=progress)
         native, native_source = self._native(checkout, tree, reactor, assessment, image,
                                              notes, progress)

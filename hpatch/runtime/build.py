@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -20,8 +21,11 @@ from hpatch.runtime import Progress
 from hpatch.runtime.docker import base_tag, client, ensure_base
 
 BUILD_REPO = "hpatch-build"
-M2_VOLUME = "hpatch-m2"
+# HPATCH_M2_VOLUME: another named volume for the builds' Maven repository.
+M2_VOLUME = os.environ.get("HPATCH_M2_VOLUME", "hpatch-m2")
 BUILDER_UID = 1000
+PID_LABEL = "org.hpatch.build.pid"
+HOST_LABEL = "org.hpatch.build.host"
 
 
 def dockerfile() -> Path:
@@ -87,8 +91,10 @@ def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: f
     The local Maven repository lives in the named volume hpatch-m2, kept between
     builds; reactor progress is reported."""
     engine = client()
+    _remove_abandoned(engine)
     container: Any = engine.containers.run(
         image, ["bash", "-c", "cd /stage && " + shell_line], detach=True,
+        labels={PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
         user=f"{BUILDER_UID}:{BUILDER_UID}",
         volumes={str(stage): {"bind": "/stage", "mode": "rw"},
                  str(out): {"bind": "/out", "mode": "rw"},
@@ -109,6 +115,27 @@ def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: f
         container.remove(force=True)
     progress(f"mvn exited {code} after {(time.monotonic() - started) / 60:.1f} min")
     return code
+
+
+def _remove_abandoned(engine: Any) -> None:
+    """Builds whose hpatch process was killed keep running: stop them, so they do not
+    write into a copy that is about to be removed, or hold a core."""
+    for container in engine.containers.list(filters={"label": PID_LABEL}):
+        labels = container.labels or {}
+        pid = str(labels.get(PID_LABEL, ""))
+        if labels.get(HOST_LABEL) == socket.gethostname() and pid.isdigit() and not _alive(
+                int(pid)):
+            container.remove(force=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _follow(container: Any, progress: Progress) -> None:
