@@ -288,7 +288,7 @@ SIGNATURE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "source": (str, True),
     "explains": (str, True),
 }
-STRENGTHS = ("strong", "weak")
+STRENGTHS = ("strong", "weak", "context")
 
 
 def _check_signatures(entries: list[Any], where: str) -> None:
@@ -296,14 +296,17 @@ def _check_signatures(entries: list[Any], where: str) -> None:
 
     pattern is a Python regular expression searched in the whole text (MULTILINE),
     so a jstack frame followed by its lock line can be one pattern. A `strong`
-    signature alone names the fix; `weak` ones only add evidence."""
+    signature alone names the fix; `weak` ones (abnormal, but not this bug's alone)
+    make it only possible; `context` ones (also seen on healthy clusters) only add
+    evidence to a fix that something else pointed to."""
     seen = set()
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
             raise CatalogError(f"{where} signature #{number} must be a table")
         check_schema(entry, SIGNATURE_SCHEMA, f"{where} signature #{number}")
         if entry["strength"] not in STRENGTHS:
-            raise CatalogError(f"{where} signature {entry['id']}: strength must be strong/weak")
+            raise CatalogError(
+                f"{where} signature {entry['id']}: strength must be strong/weak/context")
         if entry["id"] in seen:
             raise CatalogError(f"{where}: two signatures are called {entry['id']}")
         seen.add(entry["id"])
