@@ -167,7 +167,7 @@ def default_root() -> Path:
     """HPATCH_CATALOG, else the catalog shipped with hpatch."""
     explicit = os.environ.get("HPATCH_CATALOG")
     if explicit:
-        return Path(explicit)
+        return Path(explicit).absolute()  # git runs in the checkout, not in this cwd
     here = Path(__file__).resolve().parent
     for candidate in (here / "_catalog", here.parent / "patches"):
         if candidate.is_dir():
@@ -177,12 +177,18 @@ def default_root() -> Path:
 
 def load(root: Path) -> Catalog:
     """Load every patches/<FIX>/fix.toml; a malformed entry is an error, never skipped."""
+    # Variant paths are handed to git, which runs in the checkout: they must not be
+    # relative to this process's working directory.
+    root = root.absolute()
     if not root.is_dir():
         raise CatalogError(f"catalog directory not found: {root}")
     fixes = []
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and (entry / "fix.toml").is_file():
             fixes.append(load_fix(entry))
+    if not fixes:
+        raise CatalogError(f"the catalog {root} holds no fixes (no */fix.toml): "
+                           "check --catalog / HPATCH_CATALOG")
     order = _catalog_order(root)
     fixes.sort(key=lambda f: (order.get(f.id, len(order)), f.id))
     return Catalog(root, tuple(fixes))
@@ -206,6 +212,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start}); TOML must be UTF-8"
+                           ) from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def check_schema(data: dict[str, Any], schema: dict[str, tuple[type | tuple[type, ...], bool]],
