@@ -12,9 +12,9 @@ def apply(checkout: Checkout, fixes: list[Fix], *, dry_run: bool) -> int:
     """Commit each fix's variant, in catalog order.
 
     Every precondition of the whole set (git at rest, no git lock in the way, no
-    uncommitted change in a file any of them touches, no conflict) is checked before
-    the first commit, so that a refused run commits nothing; --dry-run shows the same
-    refusal."""
+    uncommitted change in a file any of them touches) is checked before the first
+    commit, so that a refused run commits nothing; --dry-run shows the same refusal.
+    A fix that does not apply stops the run there, keeping the commits before it."""
     if not fixes:
         raise HpatchError("nothing to apply: the catalog has no bug fixes to choose from")
     names = " ".join(f.id for f in fixes)
@@ -22,33 +22,28 @@ def apply(checkout: Checkout, fixes: list[Fix], *, dry_run: bool) -> int:
         release = checkout.hadoop_release()
         applied = applied_commits(checkout.hpatch_commits())
         plan = [assess(checkout, fix, release, applied) for fix in fixes]
-        _refuse_problems(checkout, plan, release)
+        _refuse_problems(checkout, plan)
         checkout.wait_for_locks(prep.branch)
         if dry_run:
-            output.table([_dry_row(a) for a in plan], ["fix", "result", "detail"])
+            _dry_run(plan, release)
             return 0
         _commit_all(checkout, prep.branch, fixes, release)
     return 0
 
 
-def _refuse_problems(checkout: Checkout, plan: list[Assessment], release: Release) -> None:
-    """One error naming every fix of the set that cannot be applied as things are."""
-    problems: list[tuple[type[HpatchError], str]] = []
+def _refuse_problems(checkout: Checkout, plan: list[Assessment]) -> None:
+    """One error naming every fix of the set that the user's uncommitted changes block."""
+    problems: list[str] = []
     for result in plan:
-        if result.state is State.CONFLICT:
-            problems.append((ConflictError,
-                             f"{result.fix.id} does not apply to {release}: {result.detail}"))
-        elif result.state is State.BLOCKED:
-            problems.append((HpatchError, f"{result.fix.id}: {result.detail}"))
+        if result.state is State.BLOCKED:
+            problems.append(f"{result.fix.id}: {result.detail}")
         elif result.state is State.APPLICABLE and result.variant is not None:
             dirty = checkout.changed_paths(patching.parse(result.variant.patch).paths)
             if dirty:
-                problems.append((HpatchError, _dirty_message(result.fix, dirty)))
+                problems.append(_dirty_message(result.fix, dirty))
     if problems:
-        kind = problems[0][0]
-        text = "; ".join(message for _, message in problems)
         suffix = "" if len(plan) == 1 else " (nothing was committed)"
-        raise kind(text + suffix)
+        raise HpatchError("; ".join(problems) + suffix)
 
 
 def _dirty_message(fix: Fix, dirty: list[str]) -> str:
@@ -56,10 +51,19 @@ def _dirty_message(fix: Fix, dirty: list[str]) -> str:
             "commit or stash them first")
 
 
-def _dry_row(result: Assessment) -> tuple[str, str, str]:
-    if result.state is State.APPLICABLE and result.variant is not None:
-        return (result.fix.id, "would apply", f"variant {result.variant.name}")
-    return (result.fix.id, f"{result.state.value}: nothing to do", result.detail)
+def _dry_run(plan: list[Assessment], release: Release) -> None:
+    """What the real run would do, stopping where it would stop."""
+    rows: list[tuple[str, str, str]] = []
+    for result in plan:
+        if result.state is State.CONFLICT:
+            if rows:
+                output.table(rows, ["fix", "result", "detail"])
+            raise ConflictError(f"{result.fix.id} does not apply to {release}: {result.detail}")
+        if result.state is State.APPLICABLE and result.variant is not None:
+            rows.append((result.fix.id, "would apply", f"variant {result.variant.name}"))
+        else:
+            rows.append((result.fix.id, f"{result.state.value}: nothing to do", result.detail))
+    output.table(rows, ["fix", "result", "detail"])
 
 
 def _commit_all(checkout: Checkout, branch: str, fixes: list[Fix], release: Release) -> None:
