@@ -8,7 +8,7 @@ from enum import Enum
 from hpatch import patching
 from hpatch.catalog import Fix, Variant
 from hpatch.checkout import Checkout, HpatchCommit
-from hpatch.errors import HpatchError
+from hpatch.errors import CatalogError, HpatchError
 from hpatch.releases import Release
 
 
@@ -18,6 +18,7 @@ class State(str, Enum):
     FIXED_UPSTREAM = "fixed-upstream"
     NOT_AFFECTED = "not-affected"
     CONFLICT = "conflict"
+    BLOCKED = "blocked"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
         variant_name = mine.trailers.get("Hpatch-Variant", "").split(" ")[0]
         variant = next((v for v in fix.variants if v.name == variant_name), None)
         return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha)
+    gone = _gone(checkout, fix)
+    if gone:
+        return Assessment(fix, State.BLOCKED, blocked_detail(gone))
     code = {p: checkout.read_worktree(p) for p in fix.detect.paths}
     present = {p: text for p, text in code.items() if text is not None}
     for path, text in present.items():
@@ -66,9 +70,11 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
             return Assessment(fix, State.FIXED_UPSTREAM, f"the fix's code is in {_short(path)}")
     candidates = fix.variants_for(release)
     for variant in candidates:
+        parsed = patching.parse(variant.patch)  # a damaged catalog is an error, not a state
         try:
-            parsed = patching.parse(variant.patch)
             patching.check_paths_inside(checkout.root, parsed.paths)
+        except CatalogError:
+            raise
         except HpatchError as exc:
             return Assessment(fix, State.CONFLICT, f"variant {variant.name}: {exc}", variant)
         ok, _ = checkout.apply_check(variant.patch)
@@ -91,6 +97,20 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
         fix, State.CONFLICT,
         f"bug present in {_short(buggy[0])}, no variant applies: {reason}; "
         f"try `hpatch refresh {fix.id}`", best, None, placements)
+
+
+def _gone(checkout: Checkout, fix: Fix) -> list[str]:
+    """The fix's files that HEAD has but the work tree does not (deleted, `git rm`-ed,
+    or replaced by a directory): an uncommitted change, not a sign the code is absent."""
+    paths = list(fix.detect.paths)
+    for variant in fix.variants:
+        paths.extend(p for p in patching.parse(variant.patch).paths if p not in paths)
+    return [p for p in checkout.tracked(paths) if checkout.read_worktree(p) is None]
+
+
+def blocked_detail(paths: list[str]) -> str:
+    return (f"uncommitted change: {', '.join(paths)} deleted or replaced in the work tree "
+            "(HEAD has it); commit or restore it first")
 
 
 def _short(path: str) -> str:

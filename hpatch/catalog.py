@@ -185,7 +185,7 @@ def default_root() -> Path:
     """HPATCH_CATALOG, else the catalog shipped with hpatch."""
     explicit = os.environ.get("HPATCH_CATALOG")
     if explicit:
-        return Path(explicit)
+        return Path(explicit).absolute()  # git runs in the checkout, not in this cwd
     here = Path(__file__).resolve().parent
     for candidate in (here / "_catalog", here.parent / "patches"):
         if candidate.is_dir():
@@ -195,12 +195,18 @@ def default_root() -> Path:
 
 def load(root: Path) -> Catalog:
     """Load every patches/<FIX>/fix.toml; a malformed entry is an error, never skipped."""
+    # Variant paths are handed to git, which runs in the checkout: they must not be
+    # relative to this process's working directory.
+    root = root.absolute()
     if not root.is_dir():
         raise CatalogError(f"catalog directory not found: {root}")
     fixes = []
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and (entry / "fix.toml").is_file():
             fixes.append(load_fix(entry))
+    if not fixes:
+        raise CatalogError(f"the catalog {root} holds no fixes (no */fix.toml): "
+                           "check --catalog / HPATCH_CATALOG")
     order = _catalog_order(root)
     fixes.sort(key=lambda f: (order.get(f.id, len(order)), f.id))
     return Catalog(root, tuple(fixes))
@@ -224,6 +230,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start}); TOML must be UTF-8"
+                           ) from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def check_schema(data: dict[str, Any], schema: dict[str, tuple[type | tuple[type, ...], bool]],
@@ -314,7 +325,7 @@ SIGNATURE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "source": (str, True),
     "explains": (str, True),
 }
-STRENGTHS = ("strong", "weak")
+STRENGTHS = ("strong", "weak", "context")
 
 
 def _check_signatures(entries: list[Any], where: str) -> None:
@@ -322,14 +333,17 @@ def _check_signatures(entries: list[Any], where: str) -> None:
 
     pattern is a Python regular expression searched in the whole text (MULTILINE),
     so a jstack frame followed by its lock line can be one pattern. A `strong`
-    signature alone names the fix; `weak` ones only add evidence."""
+    signature alone names the fix; `weak` ones (abnormal, but not this bug's alone)
+    make it only possible; `context` ones (also seen on healthy clusters) only add
+    evidence to a fix that something else pointed to."""
     seen = set()
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
             raise CatalogError(f"{where} signature #{number} must be a table")
         check_schema(entry, SIGNATURE_SCHEMA, f"{where} signature #{number}")
         if entry["strength"] not in STRENGTHS:
-            raise CatalogError(f"{where} signature {entry['id']}: strength must be strong/weak")
+            raise CatalogError(
+                f"{where} signature {entry['id']}: strength must be strong/weak/context")
         if entry["id"] in seen:
             raise CatalogError(f"{where}: two signatures are called {entry['id']}")
         seen.add(entry["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 from hpatch import output
 from hpatch.catalog import Fix, Variant
 from hpatch.checkout import (
+    TEMP_PREFIX,
     TRAILER_FIX,
     TRAILER_REVERT,
     TRAILER_VARIANT,
@@ -23,7 +25,7 @@ from hpatch.checkout import (
     HpatchCommit,
 )
 from hpatch.errors import HpatchError
-from hpatch.guard import Journal, repo_lock
+from hpatch.guard import Journal, pid_alive, repo_lock
 from hpatch.releases import Release
 
 
@@ -49,17 +51,44 @@ def guarded(checkout: Checkout, command: str) -> Iterator[Prepared]:
     with repo_lock(state_dir(checkout), command) as notes:
         for text in notes:
             output.note(text)
+        removed = clean_leftovers(checkout)
+        if removed:
+            output.note(f"removed {removed} temporary file(s) that killed runs left in "
+                        f"{checkout.git_dir}")
         message = recover(checkout)
         if message:
             output.note(message)
+        # Before the detached-HEAD check: a rebase detaches HEAD, and is the real news.
+        busy = checkout.operation_in_progress()
+        if busy:
+            raise HpatchError(f"git is in the middle of {busy}: finish or abort it first")
         branch = checkout.branch()
         if branch is None:
             raise HpatchError("HEAD is detached: check out a branch first "
                               "(hpatch commits onto a branch, never onto a detached HEAD)")
-        busy = checkout.operation_in_progress()
-        if busy:
-            raise HpatchError(f"git is in the middle of {busy}: finish or abort it first")
         yield Prepared(branch)
+
+
+_OWNER = re.compile(r"^(?:hpatch-(?:index|blob|msg)-|tmp)(\d+)-")
+
+
+def clean_leftovers(checkout: Checkout) -> int:
+    """Remove temporary files of runs that were killed: those no live process owns.
+
+    Runs under the checkout's lock, so no other run is changing it; the owner's pid in
+    each name still keeps any file a live process made (files without one are older)."""
+    found = [p for prefix in TEMP_PREFIX.values() for p in checkout.git_dir.glob(prefix + "*")]
+    found += state_dir(checkout).glob("tmp*.patch")
+    removed = 0
+    for path in found:
+        owner = _OWNER.match(path.name)
+        pid = int(owner.group(1)) if owner else 0
+        if pid and pid != os.getpid() and pid_alive(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def recover(checkout: Checkout) -> str | None:
@@ -69,9 +98,10 @@ def recover(checkout: Checkout) -> str | None:
     if journal is None:
         return None
     tip = checkout.rev(f"refs/heads/{journal.branch}")
+    on_branch = checkout.branch() == journal.branch
     if tip == journal.new:
         skipped: list[str] = []
-        if checkout.branch() == journal.branch:
+        if on_branch:
             safe, skipped = _paths_safe_to_sync(checkout, journal)
             checkout.sync_paths(safe)
         message = (f"finished an interrupted {journal.op} of {journal.fix}: "
@@ -79,8 +109,14 @@ def recover(checkout: Checkout) -> str | None:
         if skipped:
             message += f"; left your edits in {', '.join(skipped)} (they differ from both sides)"
     elif tip == journal.old:
+        # A sync that failed part way (and was rolled back) may have written new files.
+        written = _paths_at_new(checkout, journal) if on_branch else []
+        checkout.sync_paths(written)
         message = (f"an interrupted {journal.op} of {journal.fix} had not changed "
                    f"{journal.branch}; nothing to undo")
+        if written:
+            message = (f"undid an interrupted {journal.op} of {journal.fix}: restored "
+                       f"{', '.join(written)} as {journal.branch} has them")
     else:
         message = (f"an interrupted {journal.op} of {journal.fix} was found, but "
                    f"{journal.branch} has moved since; left as it is")
@@ -89,23 +125,40 @@ def recover(checkout: Checkout) -> str | None:
 
 
 def _paths_safe_to_sync(checkout: Checkout, journal: Journal) -> tuple[list[str], list[str]]:
+    """Paths holding either side's exact bytes (anything else is the user's edit)."""
     safe, skipped = [], []
     for path in journal.paths:
-        here = checkout.read_worktree(path)
-        if here in (checkout.read_blob(journal.old, path), checkout.read_blob(journal.new, path)):
+        here = checkout.read_worktree_bytes(path)
+        if here in (checkout.read_blob_bytes(journal.old, path),
+                    checkout.read_blob_bytes(journal.new, path)):
             safe.append(path)
         else:
             skipped.append(path)
     return safe, skipped
 
 
+def _paths_at_new(checkout: Checkout, journal: Journal) -> list[str]:
+    """Paths whose work-tree bytes are the new commit's, not the old one's."""
+    found = []
+    for path in journal.paths:
+        here = checkout.read_worktree_bytes(path)
+        old = checkout.read_blob_bytes(journal.old, path)
+        if here != old and here == checkout.read_blob_bytes(journal.new, path):
+            found.append(path)
+    return found
+
+
 def commit_change(checkout: Checkout, *, branch: str, op: str, fix_id: str, patch_text: str,
                   paths: list[str], message: str, author: Author | None,
                   reverse: bool = False) -> str:
-    """Commit patch_text onto branch and bring just its paths up to date."""
+    """Commit patch_text onto branch and bring just its paths up to date.
+
+    Either the change is finished (branch, index and work tree agree on the new commit)
+    or the checkout is as before; a kill in between leaves the journal for recover()."""
+    sdir = state_dir(checkout)
     old = checkout.head()
-    with tempfile.NamedTemporaryFile("w", suffix=".patch", delete=False,
-                                     dir=state_dir(checkout), encoding="utf-8") as handle:
+    with tempfile.NamedTemporaryFile("w", prefix=f"tmp{os.getpid()}-", suffix=".patch",
+                                     delete=False, dir=sdir, encoding="utf-8") as handle:
         handle.write(patch_text)
         patch_file = Path(handle.name)
     try:
@@ -113,13 +166,38 @@ def commit_change(checkout: Checkout, *, branch: str, op: str, fix_id: str, patc
                                     reverse=reverse)
     finally:
         patch_file.unlink()
-    Journal(op, fix_id, branch, old, new, paths).write(state_dir(checkout))
+    # A lock that would stop the steps after the branch moves stops the change now.
+    checkout.wait_for_locks(branch)
+    journal = Journal(op, fix_id, branch, old, new, paths)
+    journal.write(sdir)
     _fault_point("after-journal")
-    checkout.advance_branch(branch, new, old, f"hpatch: {op} {fix_id}")
+    try:
+        checkout.advance_branch(branch, new, old, f"hpatch: {op} {fix_id}")
+    except HpatchError:
+        if checkout.rev(f"refs/heads/{branch}") != new:
+            Journal.clear(sdir)  # nothing moved: there is nothing for recover to finish
+        raise
     _fault_point("after-ref")
-    checkout.sync_paths(paths)
-    Journal.clear(state_dir(checkout))
+    try:
+        checkout.sync_paths(paths)
+    except HpatchError:
+        _roll_back(checkout, journal)
+        raise
+    Journal.clear(sdir)
     return new
+
+
+def _roll_back(checkout: Checkout, journal: Journal) -> None:
+    """The paths could not be brought up to date: put the branch back, so that it is
+    never left ahead of the index and work tree. If even that fails, the journal stays
+    and the next run finishes the change."""
+    try:
+        checkout.advance_branch(journal.branch, journal.old, journal.new,
+                                f"hpatch: undo {journal.op} {journal.fix}")
+    except HpatchError:
+        return
+    with contextlib.suppress(HpatchError):
+        recover(checkout)  # restores any path the failed sync had already written
 
 
 _FROM = re.compile(r"^From:\s*(.+?)\s*<([^>]+)>\s*$", re.MULTILINE)

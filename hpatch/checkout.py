@@ -12,6 +12,7 @@ import os
 import re
 import tarfile
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,14 +22,23 @@ from pathlib import Path
 import git
 
 from hpatch import proc
-from hpatch.errors import HpatchError, NotARepoError, ProcessError
+from hpatch.errors import ConflictError, GitLockError, HpatchError, NotARepoError, ProcessError
 from hpatch.releases import Release
 
+# Temporary files a change makes in .git, named with the pid of the run that owns them
+# so that the next run can tell a killed run's leftovers from a live run's files.
+TEMP_PREFIX = {"index": "hpatch-index-", "blob": "hpatch-blob-", "msg": "hpatch-msg-"}
 TRAILER_FIX = "Hpatch-Fix"
 TRAILER_VARIANT = "Hpatch-Variant"
 TRAILER_REVERT = "Hpatch-Revert"
 _TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
 _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
+# git's words when a lock file it wants to create is already there.
+_LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+# git status, IDEs and prompts take index.lock for a moment, again and again: wait this
+# long for it before giving up, so that a busy index delays a change but never breaks it.
+LOCK_WAIT = 10.0
+_DUBIOUS = "detected dubious ownership"
 
 
 @dataclass(frozen=True)
@@ -71,11 +81,25 @@ class Checkout:
     def open(cls, path: Path) -> Checkout:
         if not path.exists():
             raise NotARepoError(f"no such directory: {path}")
+        if not path.is_dir():
+            # A file inside a checkout would otherwise stand for the whole checkout.
+            raise NotARepoError(f"not a directory: {path} (give the checkout's directory)")
         try:
             repo = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise NotARepoError(f"not a git repository: {path}") from exc
-        return cls(repo)
+        checkout = cls(repo)
+        checkout._check_ownership()
+        return checkout
+
+    def _check_ownership(self) -> None:
+        """git refuses a repository another user owns (safe.directory): say so up front,
+        before a refusal in the middle of a command reads as something else."""
+        code, _, err = self.git_status("rev-parse", "--git-dir")
+        if code != 0 and _DUBIOUS in err:
+            raise NotARepoError(
+                f"git refuses {self.root}: it is owned by another user; if you trust it, "
+                f"run `git config --global --add safe.directory {self.root}`")
 
     # -- running git -------------------------------------------------------
 
@@ -84,8 +108,11 @@ class Checkout:
         try:
             out = self.repo.git.execute(argv, env=env, strip_newline_in_stdout=strip)
         except git.GitCommandError as exc:
-            raise ProcessError(argv, _status(exc), str(exc.stdout or ""),
-                               _clean_stderr(exc.stderr)) from exc
+            stderr = _clean_stderr(exc.stderr)
+            locked = _LOCKED.search(stderr)
+            if locked:
+                raise GitLockError(locked.group(1), _age(Path(locked.group(1)))) from exc
+            raise ProcessError(argv, _status(exc), str(exc.stdout or ""), stderr) from exc
         return str(out)
 
     def git_status(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -149,8 +176,24 @@ class Checkout:
             return None
 
     def read_blob(self, rev: str, path: str) -> str | None:
-        code, out, _ = self.git_status("cat-file", "blob", f"{rev}:{path}")
-        return out + "\n" if code == 0 else None
+        data = self.read_blob_bytes(rev, path)
+        return data.decode("utf-8", errors="surrogateescape") if data is not None else None
+
+    def read_blob_bytes(self, rev: str, path: str) -> bytes | None:
+        """The file as checkout writes it to the work tree: exact bytes, no newline added
+        or removed, line endings and filters as .gitattributes and core.autocrlf say."""
+        argv = ["git", "cat-file", "--filters", f"{rev}:{path}"]
+        status, out, _ = self.repo.git.execute(
+            argv, with_extended_output=True, with_exceptions=False, stdout_as_string=False,
+            strip_newline_in_stdout=False)
+        return bytes(out) if status == 0 else None
+
+    def read_worktree_bytes(self, path: str) -> bytes | None:
+        """A work-tree file's exact bytes; None if it is missing or not a file."""
+        file = self.root / path
+        if file.is_symlink() or not file.is_file():
+            return None
+        return file.read_bytes()
 
     def changed_paths(self, paths: Iterable[str]) -> list[str]:
         """Those of paths with staged, unstaged or untracked changes."""
@@ -164,6 +207,15 @@ class Checkout:
             if len(entry) > 3:
                 changed.append(entry[3:])
         return changed
+
+    def tracked(self, paths: Iterable[str], rev: str = "HEAD") -> list[str]:
+        """Those of paths that are files in rev's tree."""
+        wanted = sorted(set(paths))
+        if not wanted or self.rev(rev) is None:
+            return []
+        out = self.git("ls-tree", "-z", "--full-tree", rev, "--", *wanted, strip=False)
+        found = {entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry}
+        return [p for p in wanted if p in found]
 
     def is_clean(self) -> bool:
         return not self.git("status", "--porcelain=v1", "--untracked-files=no")
@@ -204,7 +256,8 @@ class Checkout:
     @contextmanager
     def private_index(self, rev: str) -> Iterator[dict[str, str]]:
         """An index holding rev's tree, for building a commit away from the user's."""
-        fd, name = tempfile.mkstemp(prefix="hpatch-index-", dir=self.git_dir)
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
+                                    dir=self.git_dir)
         os.close(fd)
         os.unlink(name)  # git wants to create it itself
         env = {"GIT_INDEX_FILE": name}
@@ -225,7 +278,12 @@ class Checkout:
             args = ["apply", "--cached", "--whitespace=nowarn"]
             if reverse:
                 args.append("--reverse")
-            self.git(*args, str(patch), env=env)
+            try:
+                self.git(*args, str(patch), env=env)
+            except ProcessError as exc:
+                # The patch itself does not fit parent: a conflict, unlike other failures.
+                raise ConflictError(f"the patch does not apply: {exc.stderr.strip()[:300]}"
+                                    ) from exc
             tree = self.git("write-tree", env=env)
         return self.commit_tree(tree, parent=parent, message=message, author=author)
 
@@ -245,7 +303,8 @@ class Checkout:
         return self.commit_tree(tree, parent=parent, message=message, author=author)
 
     def _hash_object(self, data: bytes) -> str:
-        fd, name = tempfile.mkstemp(prefix="hpatch-blob-", dir=self.git_dir)
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['blob']}{os.getpid()}-",
+                                    dir=self.git_dir)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -266,7 +325,8 @@ class Checkout:
             env.update(GIT_AUTHOR_NAME=author.name, GIT_AUTHOR_EMAIL=author.email)
             if author.date:
                 env["GIT_AUTHOR_DATE"] = author.date
-        fd, name = tempfile.mkstemp(prefix="hpatch-msg-", dir=self.git_dir)
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['msg']}{os.getpid()}-",
+                                    dir=self.git_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(message)
@@ -278,18 +338,56 @@ class Checkout:
         """Move branch from old to new, failing if someone moved it meanwhile."""
         self.git("update-ref", "-m", reason, f"refs/heads/{branch}", new, old)
 
-    def sync_paths(self, paths: Sequence[str]) -> None:
-        """Make index and work tree match HEAD for these paths (and only these)."""
+    def git_locks(self, branch: str | None) -> list[Path]:
+        """Lock files git leaves while it changes the index, HEAD or the branch (and
+        leaves behind for good when it is killed)."""
+        candidates = [self.git_dir / "index.lock", self.git_dir / "HEAD.lock"]
+        if branch:
+            candidates.append(Path(self.repo.common_dir) / "refs" / "heads" / f"{branch}.lock")
+        return [p for p in candidates if p.exists()]
+
+    def wait_for_locks(self, branch: str | None, wait: float = LOCK_WAIT) -> None:
+        """Return once no git lock is in the way (checked before the branch moves, so a
+        change never starts that could not be finished); GitLockError after `wait` s."""
+        deadline = time.monotonic() + wait
+        delay = 0.01
+        while True:
+            locks = self.git_locks(branch)
+            if not locks:
+                return
+            if time.monotonic() >= deadline:
+                raise GitLockError(str(locks[0]), _age(locks[0]))
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def sync_paths(self, paths: Sequence[str], wait: float = LOCK_WAIT) -> None:
+        """Make index and work tree match HEAD for these paths (and only these).
+
+        Each git step takes index.lock; while another command holds it, the step is
+        retried for up to `wait` seconds (every step is safe to repeat)."""
         present = [p for p in paths if self._mode_at("HEAD", p)]
         absent = [p for p in paths if p not in present]
         if present:
-            self.git("checkout", "HEAD", "--", *present)
+            self._retry_locked(wait, "checkout", "HEAD", "--", *present)
         if absent:
-            self.git("rm", "-q", "--cached", "--ignore-unmatch", "--", *absent)
+            self._retry_locked(wait, "rm", "-q", "--cached", "--ignore-unmatch", "--", *absent)
             for path in absent:
                 target = self.root / path
                 if target.is_file() or target.is_symlink():
                     target.unlink()
+
+    def _retry_locked(self, wait: float, *args: str) -> None:
+        deadline = time.monotonic() + wait
+        delay = 0.01
+        while True:
+            try:
+                self.git(*args)
+                return
+            except GitLockError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
     def commit_diff(self, sha: str) -> str:
         """The patch a commit made, against its first parent, as text for git apply."""
@@ -430,6 +528,13 @@ def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
     checkout = Checkout(git.Repo(dest))
     checkout.git("checkout", "-q", "-b", branch, tag)
     checkout.git("remote", "remove", "origin")
+
+
+def _age(path: Path) -> float | None:
+    try:
+        return max(0.0, time.time() - path.stat().st_mtime)
+    except OSError:
+        return None
 
 
 def _status(exc: git.GitCommandError) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from hpatch import __version__, output
+from hpatch import __version__, interrupt, output
 from hpatch import catalog as catalog_mod
 from hpatch.checkout import Checkout
 from hpatch.errors import EXIT_BUG, EXIT_INTERRUPTED, HpatchError, UsageError
@@ -35,7 +35,8 @@ class Context:
 
     @property
     def catalog_root(self) -> Path:
-        return self._catalog_dir or catalog_mod.default_root()
+        # Absolute: git runs in the checkout, where a relative --catalog means nothing.
+        return (self._catalog_dir or catalog_mod.default_root()).absolute()
 
     def catalog(self) -> catalog_mod.Catalog:
         return catalog_mod.load(self.catalog_root)
@@ -378,6 +379,7 @@ def lint_cmd(ctx: Context) -> None:
 
 def main() -> None:
     try:
+        interrupt.arm()  # a Ctrl-C that came while importing is raised here
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

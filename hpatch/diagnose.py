@@ -1,26 +1,53 @@
 """From symptoms in logs and jstack dumps to catalog fixes.
 
 Each fix declares signatures (regular expressions). A `strong` signature alone
-names its fix; `weak` ones only add evidence to a fix a strong one named, so a
-healthy but busy log stays quiet. Files are scanned in overlapping chunks, so
-a multi-gigabyte log never has to fit in memory.
+names its fix. `weak` ones (abnormal, but not specific to the bug) without a strong
+one make the fix only `possible`; `context` ones (seen on healthy clusters too) only
+add evidence, so a healthy but busy log stays quiet.
+
+Files are read line by line and normalised before matching, so that what people
+paste looks like what the JVM wrote: a stack trace pasted on one line (JIRA), frames
+without indentation, a timestamp on every line, lines hard-wrapped at a fixed width,
+blank lines between frames. Each line is cut at MAX_LINE characters, and lint keeps
+every signature's repeats bounded, so matching time grows with the size of the input,
+never with the square of a line's length. The normalised text is matched in
+overlapping windows, so a multi-gigabyte log never has to fit in memory.
 """
 
 from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterator
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from hpatch.catalog import Catalog, Fix
 from hpatch.errors import HpatchError
 
 CHUNK = 32 << 20
 OVERLAP = 256 << 10  # a jstack frame and its lock line fit well within this
+MAX_LINE = 4096  # no log line that matters is longer; the rest of a longer one is dropped
 MAX_EXAMPLES = 3
+WRAP_SAMPLE = 4000  # lines looked at to tell a hard-wrapped paste
+
+_STAMP = re.compile(
+    r"\[?(?:\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,3})?)\]?[ \t]{1,8}")
+_FRAME = (r"at [\w$]{1,200}(?:\.[\w$<>-]{1,200}){1,60}\("
+          r"|- (?:locked|waiting to lock|waiting on|parking to wait for) <"
+          r"|\.\.\. \d{1,9} more|java\.lang\.Thread\.State: ")
+# What may follow a timestamp on a line that only continues a stack trace or jstack.
+_STACKISH = re.compile(rf"[ \t]{{0,16}}(?:{_FRAME}|Caused by: |\"|[\w$.]{{1,300}}"
+                       r"(?:Exception|Error|Throwable)\b)")
+_BARE_FRAME = re.compile(_FRAME)
+_INDENTED_FRAME = re.compile(rf"[ \t]{{1,64}}(?:{_FRAME})|Caused by: ")
+# Where a stack trace pasted on one line had its line breaks.
+_INLINE_BREAK = re.compile(rf"(?<=\S)[ \t]{{1,16}}(?={_FRAME}|Caused by: )")
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,16 @@ class Finding:
     def strong(self) -> list[Hit]:
         return [h for h in self.hits if h.strength == "strong"]
 
+    @property
+    def weak_signatures(self) -> set[str]:
+        return {h.signature for h in self.hits if h.strength == "weak"}
+
+
+@dataclass(frozen=True)
+class Report:
+    named: list[Finding]  # a strong signature names each
+    possible: list[Finding]  # weak evidence only
+
 
 def _open(path: Path) -> IO[str]:
     try:
@@ -52,62 +89,168 @@ def _open(path: Path) -> IO[str]:
         raise HpatchError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def _chunks(handle: IO[str]) -> Iterator[tuple[int, int, str]]:
-    """(offset of chunk in file, line number at its start, text) with overlap."""
-    offset, line = 0, 1
-    carry = ""
-    while True:
-        data = handle.read(CHUNK)
-        if not data:
-            if carry:
-                yield offset, line, carry
-            return
-        text = carry + data
-        if len(text) <= OVERLAP:
-            carry = text
+def _wrap_width(sample: list[str]) -> int | None:
+    """The width a paste was hard-wrapped at (every long line exactly that long, none
+    longer), or None for a log as written."""
+    lengths = [len(line.rstrip("\r\n")) for line in sample]
+    long = [n for n in lengths if n >= 40]
+    if not long:
+        return None
+    width, count = Counter(long).most_common(1)[0]
+    if count >= 3 and count * 10 >= len(long) * 3 and max(lengths) == width:
+        return width
+    return None
+
+
+def _joined(handle: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number, line without its end), hard-wrapped lines joined again."""
+    lines = iter(handle)
+    head = list(islice(lines, WRAP_SAMPLE))
+    width = _wrap_width(head)
+    stream = chain(head, lines)
+    if width is None:
+        for number, raw in enumerate(stream, 1):
+            yield number, raw.rstrip("\r\n")
+        return
+    buffer, start = "", 0
+    for number, raw in enumerate(stream, 1):
+        text = raw.rstrip("\r\n")
+        if not buffer:
+            start = number
+        if len(text) == width:
+            buffer += text
             continue
-        keep = text[-OVERLAP:]
-        yield offset, line, text
-        consumed = text[: len(text) - OVERLAP]
-        line += consumed.count("\n")
-        offset += len(consumed)
-        carry = keep
+        yield start, buffer + text
+        buffer = ""
+    if buffer:
+        yield start, buffer
 
 
-def scan(paths: list[Path], catalog: Catalog) -> list[Finding]:
+def _pieces(text: str) -> list[str]:
+    """One line as the JVM would have written it: maybe several lines."""
+    stamp = _STAMP.match(text)
+    if stamp and _STACKISH.match(text, stamp.end()):
+        text = text[stamp.end():]
+    parts = _INLINE_BREAK.split(text) if (" at " in text or "Caused by: " in text) else [text]
+    return [("\t" + p if _BARE_FRAME.match(p) else p)[:MAX_LINE] for p in parts]
+
+
+def normalise(handle: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number in the file, normalised line); blank lines inside a trace dropped."""
+    blanks: list[int] = []
+    in_trace = False
+    for number, text in _joined(handle):
+        for piece in _pieces(text):
+            if not piece.strip():
+                blanks.append(number)
+                continue
+            frame = _INDENTED_FRAME.match(piece) is not None
+            if blanks and not (in_trace and frame):
+                yield from ((n, "") for n in blanks)
+            blanks.clear()
+            in_trace = frame or _STACKISH.match(piece) is not None
+            yield number, piece
+    yield from ((n, "") for n in blanks)
+
+
+def _windows(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, list[int], str]]:
+    """(offset in the normalised text, each line's number in the file, text), with the
+    last OVERLAP characters of one window again at the start of the next."""
+    numbers: list[int] = []
+    parts: list[str] = []
+    size = offset = 0
+    for number, text in lines:
+        numbers.append(number)
+        parts.append(text)
+        size += len(text) + 1
+        if size < CHUNK:
+            continue
+        yield offset, numbers, "\n".join(parts) + "\n"
+        keep, kept = 0, 0
+        while keep < len(parts) and kept < OVERLAP:
+            keep += 1
+            kept += len(parts[-keep]) + 1
+        dropped = parts[: len(parts) - keep]
+        offset += sum(len(p) + 1 for p in dropped)
+        numbers, parts, size = numbers[-keep:], parts[-keep:], kept
+    if parts:
+        yield offset, numbers, "\n".join(parts) + "\n"
+
+
+@dataclass
+class _Tally:
+    """Hits of one signature in one file: the first few kept, duplicates from the
+    windows' overlap skipped by offset."""
+
+    last: int = -1
+    hits: list[Hit] = field(default_factory=list)
+
+
+def _match_window(path: str, offset: int, numbers: list[int], text: str,
+                  compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
+                  tallies: dict[tuple[str, str], _Tally]) -> None:
+    for fix, sig, pattern in compiled:
+        tally = tallies.setdefault((fix.id, sig["id"]), _Tally())
+        line_index, counted_to = 0, 0
+        for match in pattern.finditer(text):
+            where = offset + match.start()
+            if where <= tally.last:
+                continue
+            tally.last = where
+            if len(tally.hits) >= MAX_EXAMPLES:
+                break
+            line_index += text.count("\n", counted_to, match.start())
+            counted_to = match.start()
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.start())
+            shown = text[start: end if end >= 0 else None].strip()[:240]
+            tally.hits.append(Hit(sig["id"], sig["strength"], path, numbers[line_index],
+                                  shown, sig["explains"]))
+
+
+def _scan_file(path: Path, compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
+               findings: dict[str, Finding]) -> None:
+    if not path.is_file():
+        raise HpatchError(f"not a file: {path}")
+    tallies: dict[tuple[str, str], _Tally] = {}
+    try:
+        with _open(path) as handle:
+            for offset, numbers, text in _windows(normalise(handle)):
+                _match_window(str(path), offset, numbers, text, compiled, tallies)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise HpatchError(f"cannot read {path}: not a valid gzip file ({exc})") from exc
+    except OSError as exc:
+        raise HpatchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    by_id = {fix.id: fix for fix, _, _ in compiled}
+    for (fix_id, _), tally in tallies.items():
+        if tally.hits:
+            findings.setdefault(fix_id, Finding(by_id[fix_id])).hits.extend(tally.hits)
+
+
+def examine(paths: list[Path], catalog: Catalog) -> Report:
     compiled = [
         (fix, sig, re.compile(sig["pattern"], re.MULTILINE))
         for fix in catalog for sig in fix.signatures
     ]
-    seen: set[tuple[str, str, str, int]] = set()
     findings: dict[str, Finding] = {}
     for path in paths:
-        if not path.is_file():
-            raise HpatchError(f"not a file: {path}")
-        with _open(path) as handle:
-            for offset, first_line, text in _chunks(handle):
-                for fix, sig, pattern in compiled:
-                    for match in pattern.finditer(text):
-                        key = (fix.id, sig["id"], str(path), offset + match.start())
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        line_no = first_line + text.count("\n", 0, match.start())
-                        line_start = text.rfind("\n", 0, match.start()) + 1
-                        line_end = text.find("\n", match.start())
-                        shown = text[line_start: line_end if line_end >= 0 else None]
-                        finding = findings.setdefault(fix.id, Finding(fix))
-                        finding.hits.append(Hit(sig["id"], sig["strength"], str(path), line_no,
-                                                shown.strip()[:240], sig["explains"]))
-    return [f for f in findings.values() if f.strong]
+        _scan_file(path, compiled, findings)
+    named = [f for f in findings.values() if f.strong]
+    possible = [f for f in findings.values() if not f.strong and f.weak_signatures]
+    return Report(named, possible)
+
+
+def scan(paths: list[Path], catalog: Catalog) -> list[Finding]:
+    """The fixes a strong signature names."""
+    return examine(paths, catalog).named
 
 
 def summarize(finding: Finding) -> list[Hit]:
-    """A few examples per signature, in file order."""
-    per: dict[str, list[Hit]] = {}
+    """A few examples per signature and file, grouped by file, in file order."""
+    per: dict[tuple[str, str], list[Hit]] = {}
     for hit in sorted(finding.hits, key=lambda h: (h.file, h.line)):
-        per.setdefault(hit.signature, []).append(hit)
+        per.setdefault((hit.file, hit.signature), []).append(hit)
     shown: list[Hit] = []
     for hits in per.values():
         shown.extend(hits[:MAX_EXAMPLES])
-    return shown
+    return sorted(shown, key=lambda h: (h.file, h.line))

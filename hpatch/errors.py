@@ -41,6 +41,26 @@ class MavenError(HpatchError):
     unresolved: tuple[str, ...] = ()  # coordinates the repository does not have
 
 
+class GitLockError(HpatchError):
+    """A git lock file is in the way: a git command is running, or one was killed."""
+
+    def __init__(self, lock: str, age: float | None = None) -> None:
+        self.lock = lock
+        old = f" (it is {_age_text(age)} old)" if age is not None else ""
+        super().__init__(
+            f"git's lock file {lock} is in the way{old}: another git command is running in "
+            f"this checkout, or one was killed and left it; wait for it to finish, or, if no "
+            f"git command is running, remove {lock}")
+
+
+def _age_text(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
 class ProcessError(HpatchError):
     """A command failed; the message names it, its exit code and its stderr tail."""
 

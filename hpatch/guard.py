@@ -3,6 +3,7 @@ the middle of a change leaves a state the next run can finish or undo."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hpatch.errors import LockedError
+from hpatch.errors import HpatchError, LockedError
 
 
 def _proc_start(pid: int) -> str:
@@ -35,6 +36,11 @@ def _alive(pid: int, start: str) -> bool:
     return not start or _proc_start(pid) in ("", start)
 
 
+def pid_alive(pid: int) -> bool:
+    """Is a process with this pid running (on this host)?"""
+    return pid > 0 and _alive(pid, "")
+
+
 @dataclass(frozen=True)
 class Holder:
     pid: int
@@ -51,28 +57,66 @@ class Holder:
 @contextmanager
 def repo_lock(state_dir: Path, command: str) -> Iterator[list[str]]:
     """Hold state_dir/lock for the duration; yields notes (e.g. a stale lock taken over)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    _make_state_dir(state_dir)
     lock = state_dir / "lock"
     notes: list[str] = []
     me = Holder(os.getpid(), socket.gethostname(), command, time.time(), _proc_start(os.getpid()))
-    for _ in range(2):
+    for _ in range(3):
         if _publish(lock, me):
             break
-        holder = _read_holder(lock)
+        seen = _read_raw(lock)
+        holder = _parse_holder(seen)
         if holder is None and _age(lock) < 60:
             raise LockedError(f"another hpatch run holds {lock} (just taken); wait for it")
-        if holder and (holder.host != me.host or _alive(holder.pid, holder.start)):
+        if holder and holder.host != me.host:
+            raise LockedError(
+                f"another hpatch run holds {lock}: {holder.describe()}; wait for it to finish, "
+                f"or, if no hpatch runs on {holder.host} any more, remove {lock}")
+        if holder and _alive(holder.pid, holder.start):
             raise LockedError(
                 f"another hpatch run holds {lock}: {holder.describe()}; wait for it to finish")
-        what = holder.describe() if holder else "unreadable"
-        notes.append(f"took over a stale lock ({what}: that process is gone)")
-        lock.unlink(missing_ok=True)
+        if _take_over(lock, seen, me):
+            what = holder.describe() if holder else "unreadable"
+            notes.append(f"took over a stale lock ({what}: that process is gone)")
+            break
     else:
         raise LockedError(f"could not take {lock}")
     try:
         yield notes
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _make_state_dir(state_dir: Path) -> None:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise HpatchError(f"{state_dir} is not a directory: hpatch keeps its lock and journal "
+                          "there; move that file away") from exc
+    except PermissionError as exc:
+        raise HpatchError(f"cannot create {state_dir}: permission denied (is the checkout "
+                          "another user's?)") from exc
+
+
+def _take_over(lock: Path, seen: bytes | None, me: Holder) -> bool:
+    """Replace the stale lock whose content was `seen` with ours, in one step.
+
+    Takeovers are serialised by an flock on a side file (the kernel drops it when its
+    holder dies, so it never goes stale itself). Under it, the lock is replaced only if
+    it still holds exactly what was judged stale, and by a rename, so there is no
+    moment without a lock in which a plain _publish could slip in: of several
+    processes taking over the same dead holder's lock, one wins."""
+    with open(lock.with_name("lock.takeover"), "ab") as side:
+        fcntl.flock(side.fileno(), fcntl.LOCK_EX)
+        try:
+            if seen is None or _read_raw(lock) != seen:
+                return False  # gone, or someone else's by now: look again
+            tmp = lock.with_name(f"lock.{me.pid}.tmp")
+            tmp.write_text(json.dumps(asdict(me)))
+            os.replace(tmp, lock)
+            return True
+        finally:
+            fcntl.flock(side.fileno(), fcntl.LOCK_UN)
 
 
 def _publish(lock: Path, me: Holder) -> bool:
@@ -95,10 +139,19 @@ def _age(path: Path) -> float:
         return 1e9
 
 
-def _read_holder(lock: Path) -> Holder | None:
+def _read_raw(lock: Path) -> bytes | None:
     try:
-        return Holder(**json.loads(lock.read_text()))
-    except (OSError, ValueError, TypeError):
+        return lock.read_bytes()
+    except OSError:
+        return None
+
+
+def _parse_holder(raw: bytes | None) -> Holder | None:
+    if raw is None:
+        return None
+    try:
+        return Holder(**json.loads(raw))
+    except (ValueError, TypeError):
         return None
 
 

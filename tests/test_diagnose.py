@@ -83,3 +83,123 @@ def test_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
     assert result.code == 1
     assert result.error_lines and "not a file" in result.error_lines[0]
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+# -- pasted logs: what people paste is not what the JVM wrote ----------------------------
+
+_TRACE_LINE = ("at ", "- locked", "- waiting", "Caused by:", "java.lang.Thread.State:", "...")
+
+
+def _jira(text: str) -> str:
+    """A stack trace flattened onto its first line, as JIRA comments show them."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if out and line.strip().startswith(_TRACE_LINE):
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _unindented(text: str) -> str:
+    return "".join(line.lstrip(" \t") for line in text.splitlines(keepends=True))
+
+
+def _stamped(text: str) -> str:
+    return "".join(f"2015-11-25T10:00:00.123Z {line}" for line in text.splitlines(keepends=True))
+
+
+def _wrapped(text: str) -> str:
+    """Hard-wrapped at 80 columns, as a terminal or a mail client copies it."""
+    out = []
+    for line in text.splitlines():
+        out.extend(line[i:i + 80] for i in range(0, max(len(line), 1), 80))
+    return "\n".join(out) + "\n"
+
+
+def _blank_between(text: str) -> str:
+    return "\n\n".join(text.splitlines()) + "\n"
+
+
+PASTES = {"jira": _jira, "unindented": _unindented, "stamped": _stamped,
+          "wrapped": _wrapped, "blank-lines": _blank_between}
+
+
+@pytest.mark.parametrize("paste", sorted(PASTES))
+@pytest.mark.parametrize("name,fix_id", sorted(EXPECTED.items()))
+def test_pasted_excerpts_still_name_their_fix(tmp_path: Path, paste: str, name: str,
+                                              fix_id: str) -> None:
+    pasted = tmp_path / name
+    pasted.write_text(PASTES[paste]((LOGS / name).read_text()))
+    cat = catalog.load(catalog.default_root())
+    assert {f.fix.id for f in diagnose.scan([pasted], cat)} == {fix_id}
+
+
+@pytest.mark.parametrize("paste", sorted(PASTES))
+@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.glob("healthy-*.log")))
+def test_pasted_healthy_logs_stay_quiet(tmp_path: Path, paste: str, name: str) -> None:
+    pasted = tmp_path / name
+    pasted.write_text(PASTES[paste]((LOGS / name).read_text()))
+    cat = catalog.load(catalog.default_root())
+    report = diagnose.examine([pasted], cat)
+    assert report.named == [] and report.possible == []
+
+
+def test_weak_evidence_alone_is_called_possible() -> None:
+    result = run_hpatch("diagnose", str(LOGS / "yarn-4398-resourcemanager.log"))
+    assert result.code == 0, result.err
+    assert "possible: YARN-4398 (weak evidence: " in result.out
+    assert "no known signature" not in result.out
+
+
+def test_each_files_evidence_stays_with_that_file(tmp_path: Path) -> None:
+    incident = (LOGS / "pipeline-datanode.log").read_text()
+    (tmp_path / "dn1").mkdir()
+    (tmp_path / "dn2").mkdir()
+    first, second = tmp_path / "dn1" / "datanode.log", tmp_path / "dn2" / "datanode.log"
+    first.write_text(incident * 3)
+    second.write_text("2015-11-25 00:00:00,000 INFO healthy line\n" * 5 + incident)
+    result = run_hpatch("diagnose", str(first), str(second), "--json")
+    assert result.code == 1, result.err
+    [finding] = json.loads(result.out)["findings"]
+    assert {e["file"] for e in finding["evidence"]} == {str(first), str(second)}
+    assert {e["line"] for e in finding["evidence"] if e["file"] == str(second)} >= {
+        5 + incident[: incident.index(" got\n")].count("\n") + 1}
+    text = run_hpatch("diagnose", str(first), str(second)).out
+    assert f"in {first}:" in text and f"in {second}:" in text
+
+
+def test_one_long_line_takes_no_time(tmp_path: Path) -> None:
+    """A pasted blob of 512 KB without a space, before a real incident: matching must be
+    linear in the line's length (it used to take minutes)."""
+    log = tmp_path / "datanode.log"
+    log.write_text("2015-11-25 00:00:00,000 DEBUG payload=" + "QUJD" * (128 << 10) + "\n"
+                   + (LOGS / "pipeline-datanode.log").read_text())
+    result = run_hpatch("diagnose", str(log), timeout=30)
+    assert result.code == 1, result.err
+    assert "LOCAL-PIPELINE-SRC" in result.out
+
+
+def test_lint_rejects_an_unbounded_signature(catalog_copy: Path) -> None:
+    toml = catalog_copy / "LOCAL-PIPELINE-SRC" / "fix.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace(r"pattern = ' to \S{1,400} got", r"pattern = '\S+ to \S+ got"))
+    assert r"\S+ to \S+ got" in toml.read_text()
+    result = run_hpatch("lint", env={"HPATCH_CATALOG": str(catalog_copy)})
+    assert result.code == 1
+    assert "transfer-source-lacks-acked-bytes: a repeat without an upper bound" in result.out
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_corrupt_gzip_is_one_clear_error(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "datanode.log.gz"
+    if damage == "garbage":
+        path.write_bytes(b"this is not gzip at all\n" * 10)
+    else:
+        with gzip.open(path, "wt") as handle:
+            handle.write("2015-11-25 00:00:00,000 INFO healthy line\n" * 20000)
+        path.write_bytes(path.read_bytes()[:2000])
+    result = run_hpatch("diagnose", str(path))
+    assert result.code == 1, result.err
+    assert len(result.error_lines) == 1 and "not a valid gzip file" in result.error_lines[0]
+    assert "Traceback" not in result.err

@@ -6,7 +6,7 @@ from hpatch import output
 from hpatch.assess import Assessment, State, applied_commits, assess
 from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
-from hpatch.diagnose import Finding, scan, summarize
+from hpatch.diagnose import Finding, Hit, examine, summarize
 
 NEXT_STEP = {
     State.APPLICABLE: "this release lacks the fix: `hpatch apply {fix} --repo {repo}`, then "
@@ -24,7 +24,8 @@ NEXT_STEP = {
 def diagnose(catalog: Catalog, files: list[Path], checkout: Checkout | None, *,
              as_json: bool) -> int:
     """Name the fixes whose signatures the logs show; 1 if any, 0 if none."""
-    findings = scan(files, catalog)
+    report = examine(files, catalog)
+    findings = report.named
     states: dict[str, Assessment] = {}
     release = None
     if checkout is not None and findings:
@@ -36,14 +37,24 @@ def diagnose(catalog: Catalog, files: list[Path], checkout: Checkout | None, *,
             "files": [str(f) for f in files],
             "release": str(release) if release else None,
             "findings": [_as_dict(f, states.get(f.fix.id), checkout) for f in findings],
+            "possible": [{"fix": f.fix.id, "title": f.fix.title,
+                          "evidence": [_hit_dict(h) for h in summarize(f)]}
+                         for f in report.possible],
         })
         return 1 if findings else 0
-    if not findings:
-        output.line(f"no known signature in {len(files)} file(s)")
-        return 0
     for finding in findings:
         _print(finding, states.get(finding.fix.id), checkout)
-    return 1
+    for finding in report.possible:
+        output.line(f"possible: {finding.fix.id} (weak evidence: {_weak_text(finding)})")
+    if not findings and not report.possible:
+        output.line(f"no known signature in {len(files)} file(s)")
+    return 1 if findings else 0
+
+
+def _weak_text(finding: Finding) -> str:
+    shown = summarize(finding)
+    return ", ".join(f"{h.signature} at {h.file}:{h.line}" for h in shown[:6]) + (
+        ", …" if len(shown) > 6 else "")
 
 
 def _next(state: Assessment | None, finding: Finding, checkout: Checkout | None) -> str:
@@ -59,9 +70,14 @@ def _print(finding: Finding, state: Assessment | None, checkout: Checkout | None
     output.line(f"{fix.id}: {fix.title}")
     output.line(f"  upstream: {', '.join(fix.upstream) or 'local fix'} "
                 f"(first released in {fix.first_fixed}); affected: {fix.affected}")
-    rows = [(h.strength, f"{Path(h.file).name}:{h.line}", h.text[:110])
-            for h in summarize(finding)]
-    output.table(rows, ["evidence", "where", "line"])
+    # Each file's evidence under that file: two logs may share a name (dn1/, dn2/).
+    by_file: dict[str, list[Hit]] = {}
+    for hit in summarize(finding):
+        by_file.setdefault(hit.file, []).append(hit)
+    for name, hits in by_file.items():
+        output.line(f"  in {name}:")
+        output.table([(h.strength, h.line, h.text[:110]) for h in hits],
+                     ["evidence", "line", "text"])
     if state is not None:
         output.line(f"  here: {state.state.value} ({state.detail})")
     output.line("  next: " + _next(state, finding, checkout))
@@ -79,7 +95,10 @@ def _as_dict(finding: Finding, state: Assessment | None,
         "affected": fix.affected.as_list(),
         "state": state.state.value if state else None,
         "next": _next(state, finding, checkout),
-        "evidence": [{"signature": h.signature, "strength": h.strength, "file": h.file,
-                      "line": h.line, "text": h.text, "explains": h.explains}
-                     for h in summarize(finding)],
+        "evidence": [_hit_dict(h) for h in summarize(finding)],
     }
+
+
+def _hit_dict(hit: Hit) -> dict[str, object]:
+    return {"signature": hit.signature, "strength": hit.strength, "file": hit.file,
+            "line": hit.line, "text": hit.text, "explains": hit.explains}

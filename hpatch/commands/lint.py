@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+import re._parser as sre_parse  # type: ignore[import-not-found]  # re's own parser
 from pathlib import Path
+from typing import Any
 
 from hpatch import catalog as catalog_mod
 from hpatch import output, patching
@@ -63,6 +66,11 @@ def check_fix(fix: Fix) -> list[str]:
         if outside:
             found.append(f"{variant.patch.name} touches paths outside Hadoop's modules: "
                          f"{', '.join(outside)}")
+    for sig in fix.signatures:
+        if unbounded_repeats(str(sig["pattern"])):
+            found.append(f"signature {sig['id']}: a repeat without an upper bound (`*`, `+`, "
+                         "`{n,}`); bound it, e.g. `{0,400}`, so that diagnose stays linear "
+                         "on long lines")
     for test_class, repro_dir in fix.reproducer_sets():
         java = list(repro_dir.rglob("*.java")) if repro_dir.is_dir() else []
         where = repro_dir.relative_to(fix.directory) if repro_dir.is_relative_to(
@@ -72,6 +80,26 @@ def check_fix(fix: Fix) -> list[str]:
         elif not any(p.stem == test_class.rsplit(".", 1)[-1] for p in java):
             found.append(f"reproducer class {test_class} has no source file in {where}/")
     return found
+
+
+_REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, sre_parse.POSSESSIVE_REPEAT}
+
+
+def unbounded_repeats(pattern: str) -> int:
+    """How many repeats in pattern have no upper bound. Such a repeat, tried at every
+    position of a long line, makes matching quadratic in the line's length."""
+    return _count_unbounded(sre_parse.parse(pattern, re.MULTILINE))
+
+
+def _count_unbounded(node: Any) -> int:
+    if isinstance(node, sre_parse.SubPattern):
+        return sum(_count_unbounded(item) for item in node)
+    if isinstance(node, (list, tuple)):
+        if len(node) == 2 and node[0] in _REPEATS:
+            _low, high, inner = node[1]
+            return int(high == sre_parse.MAXREPEAT) + _count_unbounded(inner)
+        return sum(_count_unbounded(item) for item in node)
+    return 0
 
 
 def _known_prefix(path: str) -> bool:

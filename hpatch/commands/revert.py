@@ -27,7 +27,7 @@ def revert(checkout: Checkout, fixes: list[Fix]) -> int:
                     checkout, branch=prep.branch, op="revert", fix_id=fix.id,
                     patch_text=checkout.commit_diff(commit.sha), paths=paths,
                     message=changes.revert_message(commit), author=None, reverse=True)
-            except HpatchError as exc:
+            except ConflictError as exc:  # other failures (a git lock, ...) speak for themselves
                 raise ConflictError(f"{fix.id} cannot be reverted cleanly (later commits changed "
                                     f"its lines): {exc}") from exc
             rows.append((fix.id, "reverted", f"commit {sha[:10]} reverts {commit.sha[:10]}"))
@@ -36,7 +36,8 @@ def revert(checkout: Checkout, fixes: list[Fix]) -> int:
 
 
 def recover_only(checkout: Checkout) -> int:
-    with changes.guarded(checkout, "hpatch recover"):
-        pass
+    with changes.guarded(checkout, "hpatch recover") as prep:
+        # A lock a killed git left stops the user's next git command: name it here.
+        checkout.wait_for_locks(prep.branch, wait=2.0)
     output.line("checkout is consistent")
     return 0

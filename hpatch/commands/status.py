@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from hpatch import changes, output
 from hpatch.assess import Assessment, applied_commits, assess
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
+from hpatch.errors import GitLockError
 from hpatch.guard import Journal
 
 
@@ -18,20 +22,35 @@ def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     results = assess_all(checkout, fixes)
     branch = checkout.branch()
     pending = Journal.read(changes.state_dir(checkout))
+    busy = checkout.operation_in_progress()
+    locks = checkout.git_locks(branch)
     if as_json:
         output.as_json({
             "repo": str(checkout.root), "release": str(release), "branch": branch,
             "head": checkout.head(),
             "interrupted": pending.op + " " + pending.fix if pending else None,
+            "in_progress": busy,
+            "git_locks": [str(p) for p in locks],
             "fixes": [r.as_dict() for r in results],
         })
         return 0
-    output.line(f"Hadoop {release} at {checkout.root} "
-                f"({'branch ' + branch if branch else 'detached HEAD'})")
+    where = f"branch {branch}" if branch else "detached HEAD"
+    if busy:
+        where += f", {busy} in progress"
+    output.line(f"Hadoop {release} at {checkout.root} ({where})")
     if pending:
         output.note(f"an interrupted `{pending.op} {pending.fix}` is pending; "
                     "`hpatch recover` (or the next apply/revert) finishes it")
+    for lock in locks:
+        output.note(str(GitLockError(str(lock), _age(lock))))
     rows = [(r.fix.id, r.state.value, r.variant.name if r.variant else "-", r.detail)
             for r in results]
     output.table(rows, ["fix", "state", "variant", "detail"])
     return 0
+
+
+def _age(path: Path) -> float | None:
+    try:
+        return max(0.0, time.time() - path.stat().st_mtime)
+    except OSError:
+        return None

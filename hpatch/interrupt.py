@@ -1,0 +1,28 @@
+"""Ctrl-C while Python is still importing hpatch's modules.
+
+Until main() is inside the try block that turns KeyboardInterrupt into one line and
+exit 130, a Ctrl-C would end in a traceback. defer() makes SIGINT only be noted
+during the imports; arm() restores KeyboardInterrupt and raises the noted one, inside
+that try block.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+_noted: list[int] = []
+
+
+def _note(signum: int, frame: FrameType | None) -> None:
+    _noted.append(signum)
+
+
+def defer() -> None:
+    signal.signal(signal.SIGINT, _note)
+
+
+def arm() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _noted:
+        raise KeyboardInterrupt
