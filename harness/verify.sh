@@ -17,8 +17,8 @@ JAVA_HOME="${HPATCH_JAVA_HOME:-${JAVA_HOME:-}}"
 if [ -z "$JAVA_HOME" ]; then JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"; fi
 JAVAC="$JAVA_HOME/bin/javac"; JAVA="$JAVA_HOME/bin/java"
 CP="$(cat classpath.txt)"
-side_cp() { if [ -f "classpath-$1.txt" ]; then cat "classpath-$1.txt"; else echo "$CP"; fi; }
-side_native() { if [ -f "native-$1.txt" ]; then cat "native-$1.txt"; else echo "$NATIVE"; fi; }
+side_cp() { if [ -f "$WORK/classpath-$1.txt" ]; then cat "$WORK/classpath-$1.txt"; else echo "$CP"; fi; }
+side_native() { if [ -f "$WORK/native-$1.txt" ]; then cat "$WORK/native-$1.txt"; else echo "$NATIVE"; fi; }
 TEST_CLASS="$(cat test-class.txt)"
 "$JAVA" -version > jvm.txt 2>&1
 echo "JAVA_HOME=$JAVA_HOME" >> jvm.txt
@@ -62,14 +62,15 @@ compile repro classes/repro "$(side_cp stock)" src/repro "$HARNESS/runner" || { 
 
 run() {  # side, n
   local side="$1" n="$2"
-  local data="$WORK/data/$side-$n" lib opts=()
+  local data="$WORK/data/$side-$n" lib cp opts=()
   lib="$(side_native "$side")"
+  cp="$(side_cp "$side")"
   if [ -n "$lib" ]; then opts+=("-Djava.library.path=$lib"); fi
   mkdir -p "$data"
   echo "hpatch-progress: running $side ($n/$REPEAT)"
   ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${opts[@]}" \
       -Dtest.build.data="$data" -Djava.io.tmpdir="$data" -Dhadoop.log.dir="$data" \
-      -cp "$WORK/classes/$side:$WORK/classes/repro:$(side_cp "$side")" \
+      -cp "$WORK/classes/$side:$WORK/classes/repro:$cp" \
       org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" ) > "$side-$n.log" 2>&1
   echo $? > "status-$side-$n.txt"
 }

@@ -175,10 +175,13 @@ def _published_entry(jar: Path, base: forks.Base,
                                 "release": str(base.release)}
     if check is None:
         entry["detail"] = "the checkout has no such module"
-    else:
+    elif check.identical:
         entry.update(module=check.module, identical_to=check.reference)
         if check.reason:
             entry["detail"] = check.reason
+    else:  # the module was built, but its build made no such jar
+        entry.update(module=check.module, identical=False,
+                     detail=f"{check.reason}; the checkout's build made no {jar.name}")
     return entry
 
 
