@@ -84,6 +84,7 @@ class Module:
     parent: str | None           # the parent's path, when the parent is in the reactor
     uses: tuple[str, ...]        # Hadoop artifacts it depends on or builds with
     profile: str | None = None   # the Maven profile that puts it in the reactor, if any
+    parent_artifact: str = ""    # the parent the pom names (a vendor's root may be outside)
 
 
 @dataclass
@@ -109,20 +110,29 @@ class Reactor:
             if module.path in seen:
                 continue
             seen[module.path] = module
-            if module.parent is not None and module.parent in self.modules:
-                todo.append(self.modules[module.parent])
+            parent = self.parent_of(module)
+            if parent is not None:
+                todo.append(parent)
             for artifact in module.uses:
                 used = self.by_artifact(artifact)
                 if used is not None:
                     todo.append(used)
         return sorted(seen.values(), key=lambda m: m.path)
 
+    def parent_of(self, module: Module) -> Module | None:
+        """The parent in this tree: at its relativePath, and the artifact the pom names
+        (otherwise Maven takes it from a repository, as for a vendor's root pom)."""
+        found = self.modules.get(module.parent) if module.parent is not None else None
+        if found is None or found is module or found.artifact != module.parent_artifact:
+            return None
+        return found
+
     def parents(self, module: Module) -> list[Module]:
-        chain = []
-        current = module
-        while current.parent is not None and current.parent in self.modules:
-            current = self.modules[current.parent]
+        chain: list[Module] = []
+        current = self.parent_of(module)
+        while current is not None and current not in chain:
             chain.append(current)
+            current = self.parent_of(current)
         return chain
 
 
@@ -172,9 +182,11 @@ def _parse_pom(data: bytes, path: str) -> tuple[Module, list[tuple[str, str | No
     if parent_node is None:
         parent_node = root.find("parent")
     parent: str | None = None
+    parent_artifact = ""
     if parent_node is not None:
         relative = find(parent_node, "relativePath") or "../pom.xml"
         parent = _join(path, relative.removesuffix("pom.xml").rstrip("/"))
+        parent_artifact = find(parent_node, "artifactId")
     uses = sorted({find(dep, "artifactId") for dep in each(root, "dependency")
                    if find(dep, "groupId") in (GROUP, "${project.groupId}")
                    and find(dep, "artifactId")})
@@ -185,7 +197,7 @@ def _parse_pom(data: bytes, path: str) -> tuple[Module, list[tuple[str, str | No
                   "./modules/module") if (m.text or "").strip()}
     children = [(c, None if c in always else _profile_of(root, path, c)) for c in sorted(listed)]
     module = Module(path, find(root, "artifactId"), find(root, "packaging") or "jar", parent,
-                    tuple(uses))
+                    tuple(uses), parent_artifact=parent_artifact)
     return module, children
 
 

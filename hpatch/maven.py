@@ -75,8 +75,20 @@ _FAILED_GOAL = re.compile(r"\[ERROR\] Failed to execute goal .*? on project ([\w
 _COMPILER = re.compile(r"^\[ERROR\] (/\S+\.java):\[(\d+),\d+\] (.*)$", re.MULTILINE)
 
 
+_PARENT = re.compile(r"Non-resolvable parent POM for ([\w.-]+:[\w.-]+):\S+: .*?could not be "
+                     r"resolved: (\S+)")
+_DEPENDENCY = re.compile(r"Could not resolve dependencies for project ([\w.-]+:[\w.-]+):\S+: "
+                         r".*?could not be resolved: (\S+)")
+
+
 def explain_build_log(text: str) -> str:
     """The module that failed and its first compiler or Maven error, in one line."""
+    for pattern, what in ((_PARENT, "its parent pom"), (_DEPENDENCY, "a dependency")):
+        found = pattern.search(text)
+        if found:
+            project = found.group(1).split(":")[1]
+            return (f"{project}: cannot resolve {what} {found.group(2)} (is its repository "
+                    "reachable? mirrors go in ~/.m2/settings.xml, which the build uses)")
     goal = _FAILED_GOAL.search(text)
     compiler = _COMPILER.search(text)
     module = goal.group(1) if goal else "the build"

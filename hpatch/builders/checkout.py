@@ -50,7 +50,9 @@ class CheckoutBuilder:
         image = ""
         built: treebuild.Built | None = None
         if differing:
-            names = ", ".join(c.artifact for c in checks.values() if not c.identical)
+            listed = [c.artifact for c in checks.values() if not c.identical]
+            names = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more"
+                                             if len(listed) > 6 else "")
             progress(f"{len(differing)} module(s) differ from {self.options.base.release} "
                      f"({names}): their jars come from the checkout's own build")
             image = _image(progress, self.options)

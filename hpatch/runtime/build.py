@@ -96,9 +96,7 @@ def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: f
         image, ["bash", "-c", "cd /stage && " + shell_line], detach=True,
         labels={PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
         user=f"{BUILDER_UID}:{BUILDER_UID}",
-        volumes={str(stage): {"bind": "/stage", "mode": "rw"},
-                 str(out): {"bind": "/out", "mode": "rw"},
-                 M2_VOLUME: {"bind": "/home/builder/.m2", "mode": "rw"}},
+        volumes=_volumes(stage, out),
         network_mode="host", working_dir="/stage", init=True)
     follower = threading.Thread(target=_follow, args=(container, progress), daemon=True)
     follower.start()
@@ -115,6 +113,20 @@ def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: f
         container.remove(force=True)
     progress(f"mvn exited {code} after {(time.monotonic() - started) / 60:.1f} min")
     return code
+
+
+def _volumes(stage: Path, out: Path) -> dict[str, dict[str, str]]:
+    """The copy, the output, the Maven volume, and the user's settings.xml (mirrors,
+    proxies, credentials), so builds resolve as the user's mvn does."""
+    volumes = {str(stage): {"bind": "/stage", "mode": "rw"},
+               str(out): {"bind": "/out", "mode": "rw"},
+               M2_VOLUME: {"bind": "/home/builder/.m2", "mode": "rw"}}
+    settings = Path(os.environ.get("HPATCH_MAVEN_SETTINGS") or Path.home() / ".m2" /
+                    "settings.xml")
+    if settings.is_file():
+        volumes[str(settings.resolve())] = {"bind": "/home/builder/.m2/settings.xml",
+                                            "mode": "ro"}
+    return volumes
 
 
 def _remove_abandoned(engine: Any) -> None:
