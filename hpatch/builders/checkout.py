@@ -46,6 +46,13 @@ class CheckoutBuilder:
         checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
                                        {m["artifact"] for m in hadoop.values()}, progress)
         differing = sorted(c.module for c in checks.values() if not c.identical)
+        for unbuilt in checks.values():
+            if not unbuilt.identical and not unbuilt.in_reactor:
+                raise HpatchError(
+                    f"{unbuilt.artifact} ({unbuilt.module}) is not "
+                    f"{self.options.base.release}'s code ({unbuilt.reason}), but the root pom "
+                    "does not build it: add it to a <modules> list (or name its profile) so "
+                    f"that `mvn -pl {unbuilt.module} -am` can build it")
         notes: list[str] = []
         image = ""
         built: treebuild.Built | None = None
