@@ -24,6 +24,7 @@ from hpatch import maven
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.forks import Reactor
+from hpatch.guard import pid_alive
 from hpatch.paths import cache_dir, cache_lock
 
 Progress = Callable[[str], None]
@@ -250,21 +251,12 @@ def _remove_abandoned() -> list[Entry]:
     base = root()
     for path in base.glob(".tmp-*") if base.is_dir() else []:
         pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(Entry(path.name, path, 0, 0.0, {}))
     return removed
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def max_bytes() -> int:

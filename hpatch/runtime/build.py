@@ -16,6 +16,7 @@ from typing import Any
 from docker.errors import ImageNotFound
 
 from hpatch.errors import HpatchError
+from hpatch.guard import pid_alive
 from hpatch.paths import harness_dir
 from hpatch.runtime import Progress
 from hpatch.runtime.docker import base_tag, client, ensure_base
@@ -135,19 +136,10 @@ def _remove_abandoned(engine: Any) -> None:
     for container in engine.containers.list(filters={"label": PID_LABEL}):
         labels = container.labels or {}
         pid = str(labels.get(PID_LABEL, ""))
-        if labels.get(HOST_LABEL) == socket.gethostname() and pid.isdigit() and not _alive(
+        if labels.get(HOST_LABEL) == socket.gethostname() and pid.isdigit() and not pid_alive(
                 int(pid)):
             container.remove(force=True)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _follow(container: Any, progress: Progress) -> None:
