@@ -162,13 +162,17 @@ def _short(value: str) -> str:
 
 def junit(cells: list[Cell]) -> str:
     from xml.sax.saxutils import quoteattr
-    bad = sum(c.needs_attention for c in cells)
+    errors = sum(c.shown == Verdict.ERROR.value for c in cells)
+    bad = sum(c.needs_attention for c in cells) - errors
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<testsuite name="hpatch matrix" tests="{len(cells)}" failures="{bad}" errors="0">']
+           f'<testsuite name="hpatch matrix" tests="{len(cells)}" failures="{bad}" '
+           f'errors="{errors}">']
     for c in cells:
         out.append(f"  <testcase classname={quoteattr('hpatch.' + c.release)} "
                    f"name={quoteattr(c.fix)} time=\"{c.seconds:.1f}\">")
-        if c.needs_attention:
+        if c.shown == Verdict.ERROR.value:
+            out.append(f"    <error type=\"error\" message={quoteattr(c.reason or c.detail)}/>")
+        elif c.needs_attention:
             out.append(f"    <failure type={quoteattr(c.shown)} "
                        f"message={quoteattr(c.reason or c.detail)}/>")
         elif c.shown in ("not-affected", "fixed-upstream", "inconclusive"):

@@ -57,6 +57,10 @@ class CellSpec:
 SCHEMA = 2
 
 
+class InfraError(HpatchError):
+    """The container engine or the OS failed under a run: kept apart from verdicts."""
+
+
 @dataclass
 class CellResult:
     fix: str
@@ -153,7 +157,13 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         (spec.run_dir / "commands.txt").write_text(" ".join(argv) + "\n")
         job = Job(spec.work, argv, [harness, *roots],
                   timeout=spec.repeat * 2 * (spec.timeout + 30) + 600)
-        code = runtime.run(job, say)
+        try:
+            code = runtime.run(job, say)
+        except HpatchError:
+            raise
+        except Exception as exc:  # the engine or the OS broke, not the reproducer
+            raise InfraError(f"the runtime failed: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
         if code != 0 and not _all_runs_recorded(spec.work, spec.repeat):
             base.reason = f"the verification script exited {code}; see {spec.work}"
         else:
@@ -172,6 +182,8 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         base.peak_mib = round(int(peak) / 2**20, 1) if peak.isdigit() else 0.0
     except BuildError as exc:
         base.reason, base.error_kind = str(exc), "build"
+    except InfraError as exc:
+        base.reason, base.error_kind = str(exc), "infra"
     except HpatchError as exc:
         base.reason, base.error_kind = str(exc), "setup"
     base.seconds = round(time.monotonic() - start, 1)
