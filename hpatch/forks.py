@@ -331,9 +331,11 @@ def _against_sources(reactor: Reactor, module: Module, entries: dict[str, tuple[
             return ModuleCheck(module.path, module.artifact, False, reference,
                                f"{base.release} published no {module.artifact} -{kind} jar "
                                "to compare with")
-        if index is not None:
+        if index is not None and (has_files or kind == "sources"):
             differing += _diff_against_jar(prefix, own, entries, dirs, index)
             compared += dirs
+        # A checkout without a module's tests (release sources laid out from -sources
+        # jars) has no tests jar of its own: the published one is all there is.
     for pom_module in (module, *reactor.parents(module)):
         path = _pom_path(pom_module)
         if path not in entries or not _pom_matches(checkout, entries[path][1], base,

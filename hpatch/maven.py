@@ -158,7 +158,7 @@ def fetch_available(artifacts: Sequence[Artifact], dest: Path) -> dict[Artifact,
     """Like fetch, but artifacts the repository does not have are left out (a
     release may publish no -test-sources for a module); at most a few mvn runs."""
     wanted = list(dict.fromkeys(artifacts))
-    for _ in range(3):
+    for _ in range(len(wanted) + 1):
         if not wanted:
             return {}
         try:
@@ -257,7 +257,10 @@ def explain_failure(exc: ProcessError) -> MavenError:
 
 def _unresolved(text: str) -> list[str]:
     match = re.search(r"could not be resolved: (.+?): ", text)
-    return [a.strip().split(" ")[0] for a in match.group(1).split(",")] if match else []
+    if match:
+        return [a.strip().split(" ")[0] for a in match.group(1).split(",")]
+    # what an earlier run found missing, as mvn 3.8 reports it: one artifact at a time
+    return re.findall(r"(\S+:\S+:\S+(?::\S+)?:\S+) was not found in ", text)
 
 
 def _first_error_line(text: str) -> str:

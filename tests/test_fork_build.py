@@ -125,12 +125,16 @@ def test_an_interrupted_build_is_never_trusted(fork: Path, tmp_path: Path) -> No
              "HPATCH_RUNS": str(tmp_path / "runs")},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert child.stderr is not None
+    seen = []
     for line in child.stderr:
+        seen.append(line)
         if "(in the build container)" in line:
             break
+    assert child.poll() is None, "".join(seen)[-3000:]
     time.sleep(5)  # mvn is running in the container
     child.kill()
     child.wait()
+    child.stderr.close()
     builds = cache / "builds"
     assert not [p for p in builds.iterdir() if (p / "entry.json").exists()]
     # the next run stops the abandoned build, builds anew, and is right
