@@ -27,6 +27,7 @@ from hpatch.releases import Release
 TRAILER_FIX = "Hpatch-Fix"
 TRAILER_VARIANT = "Hpatch-Variant"
 TRAILER_REVERT = "Hpatch-Revert"
+TRAILER_RELEASE = "Hpatch-Release"
 _TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
 _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
 
@@ -48,6 +49,21 @@ class HpatchCommit:
     @property
     def is_revert(self) -> bool:
         return TRAILER_REVERT in self.trailers
+
+    @property
+    def variant_name(self) -> str:
+        """The variant's name from `Hpatch-Variant: <name> sha256:<digest>`."""
+        return self.trailers.get(TRAILER_VARIANT, "").split(" ")[0]
+
+    @property
+    def variant_sha(self) -> str:
+        """The variant's patch digest (sha256, 12 hex digits), or "" if not recorded."""
+        return self.trailers.get(TRAILER_VARIANT, "").partition("sha256:")[2].strip()
+
+    @property
+    def release(self) -> str:
+        """The release the commit was made for (`Hpatch-Release:`)."""
+        return self.trailers.get(TRAILER_RELEASE, "")
 
 
 @dataclass(frozen=True)

@@ -108,10 +108,9 @@ def _manifest(checkout: Checkout, catalog: Catalog, release: Release, head: str,
               outputs: list[dict[str, object]], files: int, runs_root: Path) -> dict[str, object]:
     fixes = []
     for fix_id, commit in applied_commits(checkout.hpatch_commits()).items():
-        variant = commit.trailers.get("Hpatch-Variant", "")
-        sha = variant.partition("sha256:")[2]
-        verification = latest_verification(runs_root, fix_id, str(release), sha)
-        fixes.append({"id": fix_id, "commit": commit.sha, "variant": variant,
+        verification = latest_verification(runs_root, fix_id, str(release), commit.variant_sha)
+        fixes.append({"id": fix_id, "commit": commit.sha, "variant": commit.variant_name,
+                      "variant_sha": commit.variant_sha,
                       "verdict": verification["verdict"] if verification else None,
                       "verified_in_run": verification["run_id"] if verification else None})
     return {"release": str(release), "head": head, "branch": checkout.branch(),
