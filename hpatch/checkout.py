@@ -420,6 +420,11 @@ class Checkout:
                 return name
         return None
 
+    def worktree_files(self) -> list[str]:
+        """Tracked and untracked files of the work tree, not those git ignores."""
+        out = self.git("ls-files", "-z", "-co", "--exclude-standard", strip=False)
+        return [name for name in out.split("\0") if name]
+
 
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:
     """Make directory (already filled) a one-commit repository tagged `tag`."""

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from hpatch import proc
+from hpatch import maven, proc
 from hpatch.errors import HpatchError
 from hpatch.releases import Release
 from hpatch.runtime import Job, Progress
@@ -50,7 +50,7 @@ def host_build_tools(release: Release) -> str:
     try:
         answer = proc.run([javac, "-version"])
         version = (answer.stderr or answer.stdout).strip()
-        maven = proc.run(["mvn", "-v"]).stdout.splitlines()[0]
+        mvn_version = proc.run(maven.version_argv()).stdout.splitlines()[0]
     except HpatchError as exc:
         raise HpatchError(f"--no-docker builds on the host, which needs a JDK and mvn: {exc}") \
             from exc
@@ -58,7 +58,7 @@ def host_build_tools(release: Release) -> str:
         raise HpatchError(f"--no-docker: Hadoop {release} builds with JDK 8 (javah), but the "
                           f"host's javac is {version!r}; set HPATCH_JAVA_HOME to a JDK 8, or "
                           "build in the container (without --no-docker)")
-    plain = _ANSI.sub("", maven)
+    plain = _ANSI.sub("", mvn_version)
     return f"host ({version}, {plain})"
 
 
