@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 from hpatch import maven, proc
@@ -30,17 +29,11 @@ class LocalRuntime:
         return f"host JDK ({version})"
 
     def run(self, job: Job, progress: Progress) -> int:
-        with subprocess.Popen(list(job.argv), cwd=job.work, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) as child:
-            assert child.stdout is not None
-            for line in child.stdout:
-                if line.startswith(PROGRESS):
-                    progress(line[len(PROGRESS):].strip())
-            try:
-                return child.wait(timeout=job.timeout)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                return 124
+        def on_line(line: str) -> None:
+            if line.startswith(PROGRESS):
+                progress(line[len(PROGRESS):].strip())
+
+        return proc.stream(job.argv, on_line=on_line, cwd=job.work, timeout=job.timeout)
 
 
 def host_build_tools(release: Release) -> str:
