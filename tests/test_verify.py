@@ -26,7 +26,7 @@ def docker_ready() -> None:
 def test_verify_241_in_docker(docker_ready: None, cached_release: str, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     junit = tmp_path / "verify.xml"
-    result = run_hpatch("verify", "--version", cached_release, "--jobs", "2", "--json",
+    result = run_hpatch("verify", "--release", cached_release, "--jobs", "2", "--json",
                         "--junit-xml", str(junit), env={"HPATCH_RUNS": str(runs)}, timeout=1800)
     data = json.loads(result.out)
     verdicts = {r["fix"]: r["verdict"] for r in data["results"]}

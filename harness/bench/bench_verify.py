@@ -46,21 +46,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hpatch-bench-") as tmp:
         cold_env = dict(base, HPATCH_CACHE=f"{tmp}/cache", HPATCH_RUNS=f"{tmp}/runs",
                         HPATCH_MAVEN_ARGS=f"-Dmaven.repo.local={tmp}/m2")
-        wall, data = run([*hp, "verify", args.fix, "--version", args.release, "--json"],
+        wall, data = run([*hp, "verify", args.fix, "--release", args.release, "--json"],
                          cold_env)
         verdicts = [r["verdict"] for r in data.get("results", [])]  # type: ignore[union-attr]
         print(f"one fix cold ({args.fix} @ {args.release}): {wall:.1f} s {verdicts}")
         warm_env = dict(base, HPATCH_RUNS=f"{tmp}/runs")
-        run([*hp, "verify", args.fix, "--version", args.release, "--json"], warm_env)
+        run([*hp, "verify", args.fix, "--release", args.release, "--json"], warm_env)
         walls, peaks = [], []
         for _ in range(args.n):
-            wall, data = run([*hp, "verify", args.fix, "--version", args.release, "--json"],
+            wall, data = run([*hp, "verify", args.fix, "--release", args.release, "--json"],
                              warm_env)
             walls.append(wall)
             peaks += [r.get("peak_mib", 0) for r in data.get("results", [])]  # type: ignore
         print(f"one fix warm: median {statistics.median(walls):.1f} s "
               f"(min {min(walls):.1f}, max {max(walls):.1f}, n={args.n})")
-        wall, data = run([*hp, "verify", "--version", args.release, "--jobs", "2", "--json"],
+        wall, data = run([*hp, "verify", "--release", args.release, "--jobs", "2", "--json"],
                          warm_env)
         results = data.get("results", [])
         summary = {r["fix"]: r["verdict"] for r in results}  # type: ignore[index,union-attr]
