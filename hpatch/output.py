@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tabulate import tabulate
-
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    from tabulate import tabulate  # imported only when a table is printed (not for --json)
     print(tabulate(rows, headers=list(headers), tablefmt="simple"), flush=True)
 
 
 def as_json(data: Any) -> None:
+    import json
     print(json.dumps(data, indent=2, sort_keys=False, default=str), flush=True)
 
 
