@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import git
-
 from hpatch import proc
 from hpatch.errors import HpatchError, NotARepoError, ProcessError
 from hpatch.releases import Release
@@ -30,6 +28,8 @@ TRAILER_REVERT = "Hpatch-Revert"
 TRAILER_RELEASE = "Hpatch-Release"
 _TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
 _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
+# English messages whatever the user's locale, so errors read (and parse) alike.
+_GIT_ENV = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 
 @dataclass(frozen=True)
@@ -76,39 +76,43 @@ class Author:
 class Checkout:
     """A git work tree, seen as a Hadoop checkout."""
 
-    def __init__(self, repo: git.Repo) -> None:
-        self.repo = repo
-        if repo.working_tree_dir is None:
-            raise NotARepoError(f"{repo.git_dir} is a bare repository; hpatch needs a work tree")
-        self.root = Path(repo.working_tree_dir)
-        self.git_dir = Path(repo.git_dir)
+    def __init__(self, root: Path, git_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
 
     @classmethod
     def open(cls, path: Path) -> Checkout:
+        """The work tree path is in (it may be a subdirectory), asked of git itself:
+        one `git rev-parse`, far cheaper than loading a git library to ask it."""
         if not path.exists():
             raise NotARepoError(f"no such directory: {path}")
-        try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise NotARepoError(f"not a git repository: {path}") from exc
-        return cls(repo)
+        if not path.is_dir():
+            raise NotARepoError(f"not a git repository: {path}")
+        done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+                         "--show-toplevel"], cwd=path, env=_GIT_ENV, check=False)
+        lines = done.stdout.splitlines()
+        if done.returncode == 0 and len(lines) == 3 and lines[0] == "false":
+            return cls(Path(lines[2]), Path(lines[1]))
+        if lines[:1] == ["true"]:
+            where = lines[1] if len(lines) > 1 else path
+            raise NotARepoError(f"{where} is a bare repository; hpatch needs a work tree")
+        raise NotARepoError(f"not a git repository: {path}")
 
     # -- running git -------------------------------------------------------
 
     def git(self, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
-        argv = ["git", *args]
-        try:
-            out = self.repo.git.execute(argv, env=env, strip_newline_in_stdout=strip)
-        except git.GitCommandError as exc:
-            raise ProcessError(argv, _status(exc), str(exc.stdout or ""),
-                               _clean_stderr(exc.stderr)) from exc
-        return str(out)
+        code, out, err = self.git_status(*args, env=env, strip=strip)
+        if code != 0:
+            raise ProcessError(["git", *args], code, out, err)
+        return out
 
-    def git_status(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        argv = ["git", *args]
-        status, out, err = self.repo.git.execute(
-            argv, env=env, with_extended_output=True, with_exceptions=False)
-        return int(status), str(out), str(err)
+    def git_status(self, *args: str, env: dict[str, str] | None = None,
+                   strip: bool = True) -> tuple[int, str, str]:
+        """git's exit code, stdout and stderr (each less one final newline)."""
+        done = proc.run(["git", *args], cwd=self.root, env={**_GIT_ENV, **(env or {})},
+                        check=False)
+        return done.returncode, _chomp(done.stdout) if strip else done.stdout, _chomp(
+            done.stderr)
 
     # -- what this checkout is ----------------------------------------------
 
@@ -195,7 +199,8 @@ class Checkout:
         span = f"{since}..{rev}" if since else rev
         out = self.git(
             "log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
-            "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span, strip=False)
+            "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span,
+            *([] if since else self._not_upstream()), strip=False)
         commits = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
@@ -376,7 +381,7 @@ class Checkout:
 
     def blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
         """The contents of these blobs, read in one `git cat-file --batch` (thread-safe:
-        a process of its own, not GitPython's shared one)."""
+        a process of its own per call)."""
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
@@ -425,11 +430,22 @@ class Checkout:
         out = self.git("ls-files", "-z", "-co", "--exclude-standard", strip=False)
         return [name for name in out.split("\0") if name]
 
+    def _not_upstream(self) -> list[str]:
+        """`^<tag>` of the Apache release the checkout is based on, if it has the tag.
+
+        No hpatch commit is in a release's own history, and reading every commit
+        message of a full clone (tens of thousands) is most of what `status` costs."""
+        try:
+            tag = self.release_tag(self.hadoop_release().base)
+        except HpatchError:
+            return []
+        return [f"^refs/tags/{tag}"] if tag else []
+
 
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:
     """Make directory (already filled) a one-commit repository tagged `tag`."""
-    repo = git.Repo.init(directory, initial_branch="main")
-    checkout = Checkout(repo)
+    proc.run(["git", "init", "-q", "--initial-branch=main", str(directory)], env=_GIT_ENV)
+    checkout = Checkout(directory, directory / ".git")
     identity = {
         "GIT_AUTHOR_NAME": "hpatch", "GIT_AUTHOR_EMAIL": "hpatch@localhost",
         "GIT_COMMITTER_NAME": "hpatch", "GIT_COMMITTER_EMAIL": "hpatch@localhost",
@@ -443,18 +459,14 @@ def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> 
 
 def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
     """Clone a cached release repository and start a branch at its tag."""
-    try:
-        git.Repo.clone_from(str(source), str(dest), no_checkout=True)
-    except git.GitCommandError as exc:
-        raise ProcessError(["git", "clone", str(source), str(dest)], _status(exc),
-                           "", _clean_stderr(exc.stderr)) from exc
-    checkout = Checkout(git.Repo(dest))
+    proc.run(["git", "clone", "-q", "--no-checkout", str(source), str(dest)], env=_GIT_ENV)
+    checkout = Checkout(dest, dest / ".git")
     checkout.git("checkout", "-q", "-b", branch, tag)
     checkout.git("remote", "remove", "origin")
 
 
-def _status(exc: git.GitCommandError) -> int:
-    return exc.status if isinstance(exc.status, int) else 1
+def _chomp(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
 
 
 def _clean_stderr(text: object) -> str:

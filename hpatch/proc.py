@@ -33,8 +33,10 @@ def run(
             cwd=cwd,
             env=full_env,
             input=input_text,
+            stdin=subprocess.DEVNULL if input_text is None else None,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",  # git prints file names and contents as they are
             timeout=timeout,
             check=False,
         )

@@ -58,10 +58,15 @@ def test_each_outside_thing_is_used_by_its_owner_only() -> None:
     assert violations(PACKAGE) == []
 
 
+# GitPython is no longer used at all (checkout.py runs git itself); should it come
+# back, it belongs in checkout.py.
+UNUSED = {"git"}
+
+
 def test_every_owner_exists_and_uses_what_it_owns() -> None:
     for what, owner in OWNERS.items():
         tree = ast.parse((PACKAGE / owner).read_text(encoding="utf-8"))
-        assert what in uses(tree), f"{owner} no longer uses {what}: update OWNERS"
+        assert (what in uses(tree)) != (what in UNUSED), f"{owner} and {what}: update OWNERS"
 
 
 @pytest.mark.parametrize("code,what", [
