@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import git, run_hpatch, snapshot
@@ -59,7 +60,7 @@ def _cure_in_store(repo: Path) -> None:
     git(repo, "commit", "-qam", "ACME-113: write application state without the store's lock")
 
 
-def _verify(repo: Path, tmp: Path) -> tuple[dict[str, object], str, int]:
+def _verify(repo: Path, tmp: Path) -> tuple[dict[str, Any], str, int]:
     result = run_hpatch("verify", "YARN-4398", "--repo", str(repo), "--json",
                         env={"HPATCH_RUNS": str(tmp / "runs")}, timeout=2400)
     assert result.out.strip(), result.err[-3000:]
