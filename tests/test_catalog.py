@@ -46,7 +46,8 @@ def test_every_variant_applies_where_it_claims(release: str) -> None:
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.parametrize("release", SOURCE_RELEASES[:9])
-def test_patched_files_compile_against_the_release_jars(release: str) -> None:
+def test_patched_files_compile_against_the_release_jars(docker_ready: None,
+                                                        release: str) -> None:
     result = run_hpatch("verify", "--release", release, "--compile-only", "--jobs", "2",
                         "--json", timeout=1800)
     data = json.loads(result.out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,16 +10,6 @@ import pytest
 from conftest import YARN_4398_FILE, git, run_hpatch
 
 pytestmark = [pytest.mark.network, pytest.mark.docker, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def docker_ready() -> None:
-    """A Docker engine and the verification image (made here if missing)."""
-    result = run_hpatch("image", timeout=1800)
-    if result.code != 0:
-        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"Docker is required here: {result.err.strip()}")
-        pytest.skip(f"no Docker engine: {result.err.strip()}")
 
 
 def test_verify_241_in_docker(docker_ready: None, cached_release: str, tmp_path: Path) -> None:
