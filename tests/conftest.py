@@ -203,6 +203,7 @@ class = "org.apache.hadoop.TestTiny"
 TINY_VARIANTS = '''# The one variant. This comment is the catalog maintainer's and must survive.
 [[variant]]
 name = "2.4"
+# From upstream's commit, as it was: a reviewer's note inside the block.
 releases = [">=2.2.0,<2.7.3"]
 patch = "variants/2.4.patch"
 made_for = "2.4.1"
