@@ -23,8 +23,13 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+if TYPE_CHECKING:
+    _Choice = click.Choice[str]
+else:  # click.Choice takes a type parameter only from click 8.2 on
+    _Choice = click.Choice
 
-class RegistryChoice(click.Choice[str]):
+
+class RegistryChoice(_Choice):
     """A choice among a registry's names, read only when click needs them (help,
     a value to check), so start-up does not import the modules behind them."""
 
