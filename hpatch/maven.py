@@ -10,10 +10,15 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from hpatch import proc
 from hpatch.errors import MavenError, ProcessError
+
+
+def escape(text: str) -> str:
+    """Text for an XML element (xml.sax.saxutils would import urllib and http at start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
 
 # Pinned, so every machine resolves the same plugin and no prefix lookup is needed.
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"

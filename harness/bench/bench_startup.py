@@ -42,7 +42,8 @@ class Pair:
 
 def wall(argv: Sequence[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True, env=env)
+    # cwd: not a source tree, which `python -m` would put ahead of PYTHONPATH
+    subprocess.run(argv, check=True, capture_output=True, env=env, cwd=env["PYTHONPYCACHEPREFIX"])
     return time.perf_counter() - start
 
 
@@ -66,8 +67,9 @@ def report(pair: Pair, ours: list[float], theirs: list[float]) -> bool:
            and (pair.max_seconds is None or mine < pair.max_seconds))
     goal = (f"ratio <= {pair.max_ratio}" if pair.max_ratio is not None
             else f"< {pair.max_seconds} s")
-    print(f"{pair.label}: hpatch {mine:.3f} s, {' '.join(pair.theirs[:3])} "
-          f"{statistics.median(theirs):.3f} s, ratio {ratio:.2f} "
+    print(f"{pair.label}: hpatch {mine:.3f} s (min {min(ours):.3f}), "
+          f"{' '.join(pair.theirs[:3])} {statistics.median(theirs):.3f} s "
+          f"(min {min(theirs):.3f}), ratio {ratio:.2f} "
           f"(goal {goal}: {'met' if met else 'MISSED'})")
     return met
 
