@@ -71,10 +71,10 @@ def test_catalog_may_follow_the_verb(tiny: Tiny, tmp_path: Path) -> None:
 
 
 def test_start_up_imports_nothing_a_verb_does_not_need() -> None:
-    # --version must not pay for git, tables, the catalog or Docker.
+    # --version must not pay for git, Maven, the catalog, JSON or Docker.
     probe = ("import sys; from hpatch import cli; "
-             "print(' '.join(m for m in ('tabulate', 'docker', 'hpatch.catalog', "
-             "'hpatch.checkout', 'hpatch.builders', 'unidiff') if m in sys.modules))")
+             "print(' '.join(m for m in ('docker', 'hpatch.catalog', 'hpatch.checkout', "
+             "'hpatch.builders', 'hpatch.maven', 'unidiff', 'json') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY_FILE, Tiny, git, run_hpatch
 
-from hpatch import catalog, ci, matrix, notes
+from hpatch import catalog, ci, matrix, notes, output
 from hpatch.assess import State, applied_commits, assess
 from hpatch.checkout import Checkout, HpatchCommit
 from hpatch.grading import BEGIN, END, Verdict
@@ -170,3 +170,15 @@ def test_tiny_fix_probes_read_code_not_comments(tiny: Tiny) -> None:
     text = (tiny.repo / TINY_FILE).read_text()
     assert fix.detect.shows_bug(TINY_FILE, text)
     assert not fix.detect.shows_fix(TINY_FILE, text + "// finally { stop(); }\n")
+
+
+def test_tables_align_text_left_and_numbers_right() -> None:
+    text = output.render_table([("HDFS-9812", "2.10", 7, None), ("YARN-4398", "-", 12, "x\ny")],
+                               ["fix", "variant", "hunks", "note"])
+    assert text.splitlines() == [
+        "fix        variant      hunks  note",     # a column is as wide as its header + 2
+        "---------  ---------  -------  ------",
+        "HDFS-9812  2.10             7",          # "2.10" stays text; trailing blanks go
+        "YARN-4398  -               12  x y",
+    ]
+    assert output.render_table([], ["a", "bb"]).splitlines() == ["a    bb", "---  ----"]
