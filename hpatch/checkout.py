@@ -96,7 +96,9 @@ class Checkout:
         if lines[:1] == ["true"]:
             where = lines[1] if len(lines) > 1 else path
             raise NotARepoError(f"{where} is a bare repository; hpatch needs a work tree")
-        raise NotARepoError(f"not a git repository: {path}")
+        said = done.stderr.strip().splitlines()[:1]  # e.g. git's "dubious ownership"
+        why = f" (git: {said[0]})" if said and "not a git repository" not in said[0] else ""
+        raise NotARepoError(f"not a git repository: {path}{why}")
 
     # -- running git -------------------------------------------------------
 
