@@ -16,10 +16,10 @@ if [ -n "$checkout" ]; then
   python3 -m hpatch status --repo "$checkout"
   python3 -m hpatch verify --repo "$checkout" || rc=$?
 else
-  python3 -m hpatch status --version "$release"
+  python3 -m hpatch status --release "$release"
   # Exit 0 only when every fix is verified; from -sources jars the native fix
   # (HADOOP-11802) is inconclusive, and its line says how to get it verified.
-  python3 -m hpatch verify --version "$release" --jobs 2 || rc=$?
+  python3 -m hpatch verify --release "$release" --jobs 2 || rc=$?
 fi
 echo "verify exit code: $rc"
 work="$(mktemp -d "${TMPDIR:-/tmp}/hpatch-demo-XXXXXX")/hadoop-$release"

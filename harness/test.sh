@@ -4,7 +4,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$here/harness/setup.sh"
 cd "$here"
-python3 -m ruff check hpatch tests
+python3 -m ruff check hpatch tests harness
 python3 -m mypy
 python3 -m hpatch lint
 if [ "${HPATCH_NO_DOCKER:-0}" != 1 ]; then

@@ -57,8 +57,7 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
            applied: dict[str, HpatchCommit]) -> Assessment:
     mine = applied.get(fix.id)
     if mine is not None:
-        variant_name = mine.trailers.get("Hpatch-Variant", "").split(" ")[0]
-        variant = next((v for v in fix.variants if v.name == variant_name), None)
+        variant = next((v for v in fix.variants if v.name == mine.variant_name), None)
         return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha)
     gone = _gone(checkout, fix)
     if gone:

@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +20,47 @@ from hpatch.releases import Release, ReleaseRange
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 KINDS = ("bug", "build")
 
-# field -> (type, required)
-FIX_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+
+@dataclass(frozen=True)
+class ListOf:
+    """A schema type: a TOML array whose every item is of this type."""
+
+    item: type
+
+    @property
+    def __name__(self) -> str:
+        return f"a list of {self.item.__name__}"
+
+
+FieldType = type | ListOf | tuple[type | ListOf, ...]
+Schema = dict[str, tuple[FieldType, bool]]  # field -> (type, required)
+
+STRINGS = ListOf(str)
+FIX_SCHEMA: Schema = {
     "id": (str, True),
-    "aliases": (list, False),
+    "aliases": (STRINGS, False),
     "kind": (str, True),
     "title": (str, True),
     "component": (str, True),
-    "seed": (str, False),
-    "upstream": (list, True),
-    "upstream_alternative": (list, False),
-    "fixed_in": (list, True),
-    "affected": ((str, list), True),
+    "upstream": (STRINGS, True),
+    "upstream_alternative": (STRINGS, False),
+    "fixed_in": (STRINGS, True),
+    "affected": ((str, STRINGS), True),
     "symptom": (str, True),
     "root_cause": (str, True),
     "fix": (str, True),
     "detect": (dict, True),
     "reproducer": (dict, True),
-    "signatures": (list, False),
+    "signatures": (ListOf(dict), False),
 }
-DETECT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
-    "paths": (list, True),
-    "bug": ((str, list), True),
-    "fixed": ((str, list), True),
+DETECT_SCHEMA: Schema = {
+    "paths": (STRINGS, True),
+    "bug": ((str, STRINGS), True),
+    "fixed": ((str, STRINGS), True),
 }
-VARIANT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+VARIANT_SCHEMA: Schema = {
     "name": (str, True),
-    "releases": ((str, list), True),
+    "releases": ((str, STRINGS), True),
     "patch": (str, True),
     "made_for": (str, False),
     "refreshed": (dict, False),
@@ -106,7 +120,6 @@ class Fix:
     variants: tuple[Variant, ...]
     reproducer: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
     aliases: tuple[str, ...] = ()
-    seed: str = ""
     upstream_alternative: tuple[str, ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
 
@@ -219,9 +232,26 @@ def _catalog_order(root: Path) -> dict[str, int]:
         return {}
     data = _read_toml(index)
     order = data.get("order", [])
-    if not isinstance(order, list):
+    if not _matches(order, STRINGS):
         raise CatalogError(f"{index}: `order` must be a list of fix ids")
     return {str(name): i for i, name in enumerate(order)}
+
+
+def order_problems(root: Path, fix_ids: list[str]) -> list[str]:
+    """catalog.toml's `order`: ids that name no entry, ids listed twice, entries left out."""
+    index = root / "catalog.toml"
+    if not index.is_file():
+        return []
+    order = _read_toml(index).get("order", [])
+    if not _matches(order, STRINGS):
+        return [f"{index.name}: `order` must be a list of fix ids"]
+    found = [f"{index.name}: `order` lists {name}, which is no entry"
+             for name in order if name not in fix_ids]
+    found += [f"{index.name}: `order` lists {name} more than once"
+              for name in sorted({n for n in order if order.count(n) > 1})]
+    found += [f"{index.name}: `order` leaves out {name}" for name in fix_ids
+              if name not in order]
+    return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -237,15 +267,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise CatalogError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def check_schema(data: dict[str, Any], schema: dict[str, tuple[type | tuple[type, ...], bool]],
-                 where: str) -> None:
+def _matches(value: Any, kind: FieldType) -> bool:
+    if isinstance(kind, tuple):
+        return any(_matches(value, k) for k in kind)
+    if isinstance(kind, ListOf):
+        return isinstance(value, list) and all(isinstance(v, kind.item) for v in value)
+    return isinstance(value, kind)
+
+
+def check_schema(data: dict[str, Any], schema: Schema, where: str) -> None:
     for key, (kind, required) in schema.items():
         if key not in data:
             if required:
                 raise CatalogError(f"{where}: missing field `{key}`")
             continue
-        if not isinstance(data[key], kind):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        if not _matches(data[key], kind):
+            names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
             raise CatalogError(f"{where}: field `{key}` must be {names}")
     unknown = sorted(set(data) - set(schema))
     if unknown:
@@ -263,8 +300,15 @@ def load_fix(directory: Path) -> Fix:
         raise CatalogError(f"{meta_path}: id {fix_id} differs from its directory {directory.name}")
     if data["kind"] not in KINDS:
         raise CatalogError(f"{meta_path}: kind must be one of {', '.join(KINDS)}")
+    for key in ("aliases", "upstream", "upstream_alternative"):
+        bad = [name for name in data.get(key, []) if not ID_PATTERN.match(name)]
+        if bad:
+            raise CatalogError(f"{meta_path}: `{key}` holds {bad[0]!r}, not an id like HDFS-1234")
+    _check_releases(data["fixed_in"], f"{meta_path}: `fixed_in`")
     detect_data = data["detect"]
     check_schema(detect_data, DETECT_SCHEMA, f"{meta_path} [detect]")
+    for path in detect_data["paths"]:
+        _check_repo_path(path, f"{meta_path} [detect] paths")
     detect = Detect(
         tuple(detect_data["paths"]),
         _probe_patterns(detect_data["bug"], f"{meta_path} [detect] bug"),
@@ -288,10 +332,26 @@ def load_fix(directory: Path) -> Fix:
         variants=load_variants(directory),
         reproducer=data["reproducer"],
         aliases=tuple(data.get("aliases", ())),
-        seed=data.get("seed", ""),
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
     )
+
+
+def _check_releases(values: list[str], where: str) -> None:
+    for value in values:
+        try:
+            Release.parse(value)
+        except Exception as exc:
+            raise CatalogError(f"{where}: {value!r} is not a release") from exc
+
+
+def _check_repo_path(path: str, where: str) -> None:
+    """A path the probes read: relative, inside the checkout, in git's spelling."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or any(
+            p in ("", ".", "..") for p in parts):
+        raise CatalogError(f"{where}: {path!r} must be a path inside the repository, "
+                           "relative, without `.`, `..` or empty parts")
 
 
 def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str], ...]:
@@ -305,20 +365,20 @@ def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str]
         raise CatalogError(f"{where}: bad regular expression: {exc}") from exc
 
 
-REPRODUCER_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+REPRODUCER_SCHEMA: Schema = {
     "class": (str, True),
     "sources": (str, False),
     "ranges": (list, False),
     "needs_native": (bool, False),
 }
-REPRODUCER_RANGE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
-    "releases": ((str, list), True),
+REPRODUCER_RANGE_SCHEMA: Schema = {
+    "releases": ((str, STRINGS), True),
     "sources": (str, True),
     "class": (str, False),
 }
 
 
-SIGNATURE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+SIGNATURE_SCHEMA: Schema = {
     "id": (str, True),
     "pattern": (str, True),
     "strength": (str, True),
@@ -384,23 +444,94 @@ def load_variants(directory: Path) -> tuple[Variant, ...]:
 
 
 def write_variants(directory: Path, variants: list[Variant]) -> None:
-    """Rewrite variants.toml (it is data: refresh adds to it, a reviewer reads it)."""
-    lines = ["# Which patch carries this fix to which releases. `hpatch refresh` adds",
-             "# entries here; each refreshed one records the offsets and fuzz it took.", ""]
+    """Write variants.toml with these variants, changing only the [[variant]] blocks
+    that changed: a reviewer's comments and layout stay (refresh adds to the file)."""
+    path = directory / "variants.toml"
+    old = path.read_text(encoding="utf-8") if path.is_file() else _VARIANTS_HEADER
+    text = _merged_variants(old, variants, directory)
+    written = [(v["name"], ReleaseRange.parse(v["releases"]).as_list(), v["patch"])
+               for v in tomllib.loads(text).get("variant", [])]
+    wanted = [(v.name, v.releases.as_list(), v.patch.relative_to(directory).as_posix())
+              for v in variants]
+    if written != wanted:  # never write a file that says something else
+        raise CatalogError(f"{path}: could not update it in place; edit it by hand")
+    path.write_text(text, encoding="utf-8")
+
+
+_VARIANTS_HEADER = ("# Which patch carries this fix to which releases. `hpatch refresh` adds\n"
+                    "# entries here; each refreshed one records the offsets and fuzz it took.\n")
+_NAME_LINE = re.compile(r'^name\s*=\s*"((?:[^"\\]|\\.)*)"\s*(#.*)?$')
+
+
+def _variant_blocks(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The lines before the first [[variant]], and each variant's lines by name (the
+    comment lines right above a [[variant]] belong to it)."""
+    lines = text.splitlines(keepends=True)
+    heads = [i for i, line in enumerate(lines) if line.strip() == "[[variant]]"]
+    starts: list[int] = []
+    for head in heads:
+        start = head
+        # comments above the first [[variant]] are the file's own, not that variant's
+        while starts and start > starts[-1] + 1 and lines[start - 1].startswith("#"):
+            start -= 1
+        starts.append(start)
+    blocks: dict[str, list[str]] = {}
+    for n, start in enumerate(starts):
+        block = lines[start:starts[n + 1] if n + 1 < len(starts) else len(lines)]
+        names = [m.group(1) for m in map(_NAME_LINE.match, (ln.strip() for ln in block)) if m]
+        if names:
+            blocks[names[0]] = block
+    return lines[:starts[0]] if starts else lines, blocks
+
+
+def _merged_variants(old: str, variants: list[Variant], directory: Path) -> str:
+    preamble, blocks = _variant_blocks(old)
+    known = {v.name: v for v in load_variants(directory)} if blocks else {}
+    out = list(preamble)
     for variant in variants:
-        lines.append("[[variant]]")
-        lines.append(f"name = {_toml_str(variant.name)}")
-        lines.append(f"releases = [{', '.join(_toml_str(r) for r in variant.releases.as_list())}]")
-        lines.append(f"patch = {_toml_str(variant.patch.relative_to(directory).as_posix())}")
-        if variant.made_for:
-            lines.append(f"made_for = {_toml_str(variant.made_for)}")
-        if variant.refreshed:
-            lines.append("")
-            lines.append("[variant.refreshed]")
-            for key, value in variant.refreshed.items():
-                lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    (directory / "variants.toml").write_text("\n".join(lines), encoding="utf-8")
+        block = blocks.get(variant.name)
+        before = known.get(variant.name)
+        if block is not None and before is not None and before == replace(
+                variant, releases=before.releases):
+            out += _with_releases(block, variant) if before.releases != variant.releases \
+                else block
+            continue
+        if out and out[-1].strip():
+            out.append("\n")
+        out += [line + "\n" for line in _render_variant(variant, directory)]
+    return "".join(out)
+
+
+def _with_releases(block: list[str], variant: Variant) -> list[str]:
+    """block with its `releases = ...` (one line or several) replaced."""
+    out: list[str] = []
+    skipping = False
+    for line in block:
+        if not skipping and line.strip().startswith("releases"):
+            out.append(f"releases = {_releases_value(variant)}\n")
+            skipping = "]" not in line.split("#", 1)[0]
+            continue
+        if skipping:
+            skipping = "]" not in line.split("#", 1)[0]
+            continue
+        out.append(line)
+    return out
+
+
+def _releases_value(variant: Variant) -> str:
+    return f"[{', '.join(_toml_str(r) for r in variant.releases.as_list())}]"
+
+
+def _render_variant(variant: Variant, directory: Path) -> list[str]:
+    lines = ["[[variant]]", f"name = {_toml_str(variant.name)}",
+             f"releases = {_releases_value(variant)}",
+             f"patch = {_toml_str(variant.patch.relative_to(directory).as_posix())}"]
+    if variant.made_for:
+        lines.append(f"made_for = {_toml_str(variant.made_for)}")
+    if variant.refreshed:
+        lines += ["", "[variant.refreshed]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in variant.refreshed.items()]
+    return lines
 
 
 def _toml_str(text: str) -> str:

@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import git
-
 from hpatch import proc
 from hpatch.errors import ConflictError, GitLockError, HpatchError, NotARepoError, ProcessError
 from hpatch.releases import Release
@@ -31,6 +29,7 @@ TEMP_PREFIX = {"index": "hpatch-index-", "blob": "hpatch-blob-", "msg": "hpatch-
 TRAILER_FIX = "Hpatch-Fix"
 TRAILER_VARIANT = "Hpatch-Variant"
 TRAILER_REVERT = "Hpatch-Revert"
+TRAILER_RELEASE = "Hpatch-Release"
 _TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
 _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
 # git's words when a lock file it wants to create is already there.
@@ -39,6 +38,8 @@ _LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 # long for it before giving up, so that a busy index delays a change but never breaks it.
 LOCK_WAIT = 10.0
 _DUBIOUS = "detected dubious ownership"
+# English messages whatever the user's locale, so errors read (and parse) alike.
+_GIT_ENV = {"LANGUAGE": "C", "LC_ALL": "C"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,21 @@ class HpatchCommit:
     def is_revert(self) -> bool:
         return TRAILER_REVERT in self.trailers
 
+    @property
+    def variant_name(self) -> str:
+        """The variant's name from `Hpatch-Variant: <name> sha256:<digest>`."""
+        return self.trailers.get(TRAILER_VARIANT, "").split(" ")[0]
+
+    @property
+    def variant_sha(self) -> str:
+        """The variant's patch digest (sha256, 12 hex digits), or "" if not recorded."""
+        return self.trailers.get(TRAILER_VARIANT, "").partition("sha256:")[2].strip()
+
+    @property
+    def release(self) -> str:
+        """The release the commit was made for (`Hpatch-Release:`)."""
+        return self.trailers.get(TRAILER_RELEASE, "")
+
 
 @dataclass(frozen=True)
 class Author:
@@ -70,56 +86,54 @@ class Author:
 class Checkout:
     """A git work tree, seen as a Hadoop checkout."""
 
-    def __init__(self, repo: git.Repo) -> None:
-        self.repo = repo
-        if repo.working_tree_dir is None:
-            raise NotARepoError(f"{repo.git_dir} is a bare repository; hpatch needs a work tree")
-        self.root = Path(repo.working_tree_dir)
-        self.git_dir = Path(repo.git_dir)
+    def __init__(self, root: Path, git_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
 
     @classmethod
     def open(cls, path: Path) -> Checkout:
+        """The work tree path is in (it may be a subdirectory), asked of git itself:
+        one `git rev-parse`, far cheaper than loading a git library to ask it."""
         if not path.exists():
             raise NotARepoError(f"no such directory: {path}")
         if not path.is_dir():
             # A file inside a checkout would otherwise stand for the whole checkout.
             raise NotARepoError(f"not a directory: {path} (give the checkout's directory)")
-        try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise NotARepoError(f"not a git repository: {path}") from exc
-        checkout = cls(repo)
-        checkout._check_ownership()
-        return checkout
-
-    def _check_ownership(self) -> None:
-        """git refuses a repository another user owns (safe.directory): say so up front,
-        before a refusal in the middle of a command reads as something else."""
-        code, _, err = self.git_status("rev-parse", "--git-dir")
-        if code != 0 and _DUBIOUS in err:
+        done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+                         "--show-toplevel"], cwd=path, env=_GIT_ENV, check=False)
+        lines = done.stdout.splitlines()
+        if done.returncode == 0 and len(lines) == 3 and lines[0] == "false":
+            return cls(Path(lines[2]), Path(lines[1]))
+        if lines[:1] == ["true"]:
+            where = lines[1] if len(lines) > 1 else path
+            raise NotARepoError(f"{where} is a bare repository; hpatch needs a work tree")
+        if _DUBIOUS in done.stderr:
+            # git refuses a repository another user owns (safe.directory): say so up front
             raise NotARepoError(
-                f"git refuses {self.root}: it is owned by another user; if you trust it, "
-                f"run `git config --global --add safe.directory {self.root}`")
+                f"git refuses {path.resolve()}: it is owned by another user; if you trust "
+                f"it, run `git config --global --add safe.directory {path.resolve()}`")
+        said = done.stderr.strip().splitlines()[:1]
+        why = f" (git: {said[0]})" if said and "not a git repository" not in said[0] else ""
+        raise NotARepoError(f"not a git repository: {path}{why}")
 
     # -- running git -------------------------------------------------------
 
     def git(self, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
-        argv = ["git", *args]
-        try:
-            out = self.repo.git.execute(argv, env=env, strip_newline_in_stdout=strip)
-        except git.GitCommandError as exc:
-            stderr = _clean_stderr(exc.stderr)
-            locked = _LOCKED.search(stderr)
+        code, out, err = self.git_status(*args, env=env, strip=strip)
+        if code != 0:
+            locked = _LOCKED.search(err)
             if locked:
-                raise GitLockError(locked.group(1), _age(Path(locked.group(1)))) from exc
-            raise ProcessError(argv, _status(exc), str(exc.stdout or ""), stderr) from exc
-        return str(out)
+                raise GitLockError(locked.group(1), _age(Path(locked.group(1))))
+            raise ProcessError(["git", *args], code, out, _clean_stderr(err))
+        return out
 
-    def git_status(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        argv = ["git", *args]
-        status, out, err = self.repo.git.execute(
-            argv, env=env, with_extended_output=True, with_exceptions=False)
-        return int(status), str(out), str(err)
+    def git_status(self, *args: str, env: dict[str, str] | None = None,
+                   strip: bool = True) -> tuple[int, str, str]:
+        """git's exit code, stdout and stderr (each less one final newline)."""
+        done = proc.run(["git", *args], cwd=self.root, env={**_GIT_ENV, **(env or {})},
+                        check=False)
+        return done.returncode, _chomp(done.stdout) if strip else done.stdout, _chomp(
+            done.stderr)
 
     # -- what this checkout is ----------------------------------------------
 
@@ -182,11 +196,11 @@ class Checkout:
     def read_blob_bytes(self, rev: str, path: str) -> bytes | None:
         """The file as checkout writes it to the work tree: exact bytes, no newline added
         or removed, line endings and filters as .gitattributes and core.autocrlf say."""
-        argv = ["git", "cat-file", "--filters", f"{rev}:{path}"]
-        status, out, _ = self.repo.git.execute(
-            argv, with_extended_output=True, with_exceptions=False, stdout_as_string=False,
-            strip_newline_in_stdout=False)
-        return bytes(out) if status == 0 else None
+        try:
+            return proc.run_bytes(["git", "-C", str(self.root), "cat-file", "--filters",
+                                   f"{rev}:{path}"], input_bytes=b"")
+        except ProcessError:
+            return None
 
     def read_worktree_bytes(self, path: str) -> bytes | None:
         """A work-tree file's exact bytes; None if it is missing or not a file."""
@@ -231,7 +245,8 @@ class Checkout:
         span = f"{since}..{rev}" if since else rev
         out = self.git(
             "log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
-            "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span, strip=False)
+            "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span,
+            *([] if since else self._not_upstream()), strip=False)
         commits = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
@@ -343,7 +358,9 @@ class Checkout:
         leaves behind for good when it is killed)."""
         candidates = [self.git_dir / "index.lock", self.git_dir / "HEAD.lock"]
         if branch:
-            candidates.append(Path(self.repo.common_dir) / "refs" / "heads" / f"{branch}.lock")
+            common = Path(self.git("rev-parse", "--git-common-dir"))
+            common = common if common.is_absolute() else self.root / common
+            candidates.append(common / "refs" / "heads" / f"{branch}.lock")
         return [p for p in candidates if p.exists()]
 
     def wait_for_locks(self, branch: str | None, wait: float = LOCK_WAIT) -> None:
@@ -458,7 +475,7 @@ class Checkout:
 
     def blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
         """The contents of these blobs, read in one `git cat-file --batch` (thread-safe:
-        a process of its own, not GitPython's shared one)."""
+        a process of its own per call)."""
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
@@ -502,11 +519,27 @@ class Checkout:
                 return name
         return None
 
+    def worktree_files(self) -> list[str]:
+        """Tracked and untracked files of the work tree, not those git ignores."""
+        out = self.git("ls-files", "-z", "-co", "--exclude-standard", strip=False)
+        return [name for name in out.split("\0") if name]
+
+    def _not_upstream(self) -> list[str]:
+        """`^<tag>` of the Apache release the checkout is based on, if it has the tag.
+
+        No hpatch commit is in a release's own history, and reading every commit
+        message of a full clone (tens of thousands) is most of what `status` costs."""
+        try:
+            tag = self.release_tag(self.hadoop_release().base)
+        except HpatchError:
+            return []
+        return [f"^refs/tags/{tag}"] if tag else []
+
 
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:
     """Make directory (already filled) a one-commit repository tagged `tag`."""
-    repo = git.Repo.init(directory, initial_branch="main")
-    checkout = Checkout(repo)
+    proc.run(["git", "init", "-q", "--initial-branch=main", str(directory)], env=_GIT_ENV)
+    checkout = Checkout(directory, directory / ".git")
     identity = {
         "GIT_AUTHOR_NAME": "hpatch", "GIT_AUTHOR_EMAIL": "hpatch@localhost",
         "GIT_COMMITTER_NAME": "hpatch", "GIT_COMMITTER_EMAIL": "hpatch@localhost",
@@ -520,12 +553,8 @@ def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> 
 
 def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
     """Clone a cached release repository and start a branch at its tag."""
-    try:
-        git.Repo.clone_from(str(source), str(dest), no_checkout=True)
-    except git.GitCommandError as exc:
-        raise ProcessError(["git", "clone", str(source), str(dest)], _status(exc),
-                           "", _clean_stderr(exc.stderr)) from exc
-    checkout = Checkout(git.Repo(dest))
+    proc.run(["git", "clone", "-q", "--no-checkout", str(source), str(dest)], env=_GIT_ENV)
+    checkout = Checkout(dest, dest / ".git")
     checkout.git("checkout", "-q", "-b", branch, tag)
     checkout.git("remote", "remove", "origin")
 
@@ -537,8 +566,8 @@ def _age(path: Path) -> float | None:
         return None
 
 
-def _status(exc: git.GitCommandError) -> int:
-    return exc.status if isinstance(exc.status, int) else 1
+def _chomp(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
 
 
 def _clean_stderr(text: object) -> str:

@@ -1,32 +1,122 @@
-"""The command line. Callbacks only unpack options into the command functions."""
+"""The command line. Callbacks only unpack options into the command functions.
+
+Modules a verb needs are imported in its callback, so `hpatch --version` and
+`hpatch list` do not pay for git, Docker or tables they never use."""
 
 from __future__ import annotations
 
 import sys
 import time
-import traceback
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hpatch import __version__, interrupt, output
-from hpatch import catalog as catalog_mod
-from hpatch.checkout import Checkout
 from hpatch.errors import EXIT_BUG, EXIT_INTERRUPTED, HpatchError, UsageError
 from hpatch.paths import cache_dir
-from hpatch.releases import Release
+
+if TYPE_CHECKING:
+    from hpatch import catalog as catalog_mod
+    from hpatch.checkout import Checkout
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    _Choice = click.Choice[str]
+else:  # click.Choice takes a type parameter only from click 8.2 on
+    _Choice = click.Choice
+
+
+class RegistryChoice(_Choice):
+    """A choice among a registry's names, read only when click needs them (help,
+    a value to check), so start-up does not import the modules behind them."""
+
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self._names = names
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, _: Sequence[str]) -> None:
+        """click's own __init__ sets it; the registry stays the source."""
+
+
+class HiddenAlias(click.Option):
+    """An option whose first name is shown; its other names are old spellings that
+    still work (`--version` of a subcommand, now `--release`)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        names = self.opts
+        self.opts = names[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = names
+
+
+def _kinds() -> tuple[str, ...]:
+    from hpatch.catalog import KINDS
+    return (*KINDS, "all")
+
+
+def _builders() -> Iterable[str]:
+    from hpatch.builders import BUILDERS
+    return BUILDERS
+
+
+def _runtimes() -> Iterable[str]:
+    from hpatch.runtime import RUNTIMES
+    return RUNTIMES
+
+
+def _emitters() -> Iterable[str]:
+    from hpatch.ci import EMITTERS
+    return EMITTERS
+
 
 REPO = click.option("--repo", "repo", type=click.Path(path_type=Path), default=Path("."),
                     show_default=True, help="The Hadoop git checkout.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-KIND = click.option("--kind", type=click.Choice(["bug", "build", "all"]), default="bug",
+KIND = click.option("--kind", type=RegistryChoice(_kinds), default="bug",
                     show_default=True,
                     help="Which fixes when none are named: bug fixes, build fixes (native "
                          "code on new toolchains; `hpatch build` offers them), or all.")
+RUNTIME = click.option("--runtime", type=RegistryChoice(_runtimes), default="docker",
+                       show_default=True,
+                       help="Where the reproducer's JVM runs: in a container, or on the "
+                            "host's JDK (local; --no-docker says the same).")
+NO_DOCKER = click.option("--no-docker", is_flag=True,
+                         help="Run on the host's JDK instead of a container (--runtime local).")
+
+
+def release_option(what: str) -> Callable[[F], F]:
+    return click.option("--release", "--version", "release", cls=HiddenAlias, default=None,
+                        metavar="RELEASE", help=what)
+
+
+def _set_catalog(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    """`--catalog` after the verb: this command's catalog, as if given before it."""
+    if value is not None:
+        ctx.obj = Context(value)
+
+
+CATALOG_AFTER_VERB = click.option(
+    "--catalog", type=click.Path(path_type=Path), default=None, expose_value=False,
+    callback=_set_catalog, help="Catalog directory (as before the verb).")
 
 
 def _of_kind(catalog: catalog_mod.Catalog, kind: str) -> list[catalog_mod.Fix]:
     return [f for f in catalog if kind == "all" or f.kind == kind]
+
+
+def _runtime_name(runtime: str, no_docker: bool) -> str:
+    from hpatch.runtime import LOCAL
+    return LOCAL if no_docker else runtime
 
 
 class Context:
@@ -35,14 +125,21 @@ class Context:
 
     @property
     def catalog_root(self) -> Path:
+        from hpatch import catalog as catalog_mod
         # Absolute: git runs in the checkout, where a relative --catalog means nothing.
         return (self._catalog_dir or catalog_mod.default_root()).absolute()
 
     def catalog(self) -> catalog_mod.Catalog:
+        from hpatch import catalog as catalog_mod
         return catalog_mod.load(self.catalog_root)
 
 
-pass_ctx = click.make_pass_decorator(Context)
+_pass_context = click.make_pass_decorator(Context)
+
+
+def pass_ctx(command: Callable[..., None]) -> Callable[..., None]:
+    """The command gets the Context; `--catalog` may also follow the verb."""
+    return CATALOG_AFTER_VERB(_pass_context(command))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,13 +152,30 @@ def cli(ctx: click.Context, catalog_dir: Path | None) -> None:
     ctx.obj = Context(catalog_dir)
 
 
-def _emitters() -> tuple[str, ...]:
-    from hpatch.ci import EMITTERS
-    return EMITTERS
-
-
 def _checkout(repo: Path) -> Checkout:
+    from hpatch.checkout import Checkout
     return Checkout.open(repo)
+
+
+def _release(text: str) -> str:
+    from hpatch.releases import Release
+    return str(Release.parse(text))
+
+
+def _checkout_or_release(repo: Path | None, release: str | None) -> Checkout | None:
+    """What a verb looks at: --release's sources (fetched once into the cache), else
+    the --repo checkout, else nothing."""
+    if release:
+        from hpatch import sources
+        from hpatch.releases import Release
+        repo = sources.ensure_cached(Release.parse(release), progress=output.note)
+    return _checkout(repo) if repo is not None else None
+
+
+def _the_checkout(repo: Path, release: str | None) -> Checkout:
+    checkout = _checkout_or_release(repo, release)
+    assert checkout is not None, "repo has a default"
+    return checkout
 
 
 @cli.command("source")
@@ -70,6 +184,7 @@ def _checkout(repo: Path) -> Checkout:
 def source_cmd(version: str, dest: Path) -> None:
     """Lay out release VERSION's sources (from Maven) as a git checkout in DEST."""
     from hpatch.commands.source import source
+    from hpatch.releases import Release
     sys.exit(source(Release.parse(version), dest))
 
 
@@ -84,18 +199,15 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 
 @cli.command("status")
 @REPO
-@click.option("--version", "version", default=None,
-              help="Look at a release's sources instead of a checkout.")
+@release_option("Look at a release's sources instead of a checkout.")
 @KIND
 @JSON
 @pass_ctx
-def status_cmd(ctx: Context, repo: Path, version: str | None, kind: str, as_json: bool) -> None:
+def status_cmd(ctx: Context, repo: Path, release: str | None, kind: str, as_json: bool) -> None:
     """Each fix's state on the checkout: applied, applicable, fixed-upstream, ..."""
     from hpatch.commands.status import status
-    if version:
-        from hpatch import sources
-        repo = sources.ensure_cached(Release.parse(version), progress=output.note)
-    sys.exit(status(_checkout(repo), _of_kind(ctx.catalog(), kind), as_json=as_json))
+    sys.exit(status(_the_checkout(repo, release), _of_kind(ctx.catalog(), kind),
+                    as_json=as_json))
 
 
 @cli.command("apply")
@@ -148,8 +260,7 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @cli.command("verify")
 @click.argument("fixes", nargs=-1)
 @REPO
-@click.option("--version", "version", default=None,
-              help="Verify on a release's sources from Maven Central instead of a checkout.")
+@release_option("Verify on a release's sources from Maven Central instead of a checkout.")
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 50),
               help="Run each reproducer N times on each side.")
 @click.option("--compile-only", is_flag=True,
@@ -159,8 +270,9 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
               help="Fixes verified at once.")
 @click.option("--timeout", default=300, show_default=True, type=click.IntRange(10, 7200),
               help="Seconds one reproducer run may take.")
-@click.option("--no-docker", is_flag=True, help="Run on the host's JDK instead of a container.")
-@click.option("--builder", type=click.Choice(["fast", "full"]), default="fast",
+@RUNTIME
+@NO_DOCKER
+@click.option("--builder", type=RegistryChoice(_builders), default="fast",
               show_default=True,
               help="fast: published jars for modules identical to the release, the rest "
                    "built from the checkout; full: stock and patched each built whole "
@@ -175,20 +287,17 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
 @KIND
 @JSON
 @pass_ctx
-def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, version: str | None,
-               repeat: int, compile_only: bool, jobs: int, timeout: int, no_docker: bool,
-               builder: str, base: str | None, native_lib: Path | None,
+def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, release: str | None,
+               repeat: int, compile_only: bool, jobs: int, timeout: int, runtime: str,
+               no_docker: bool, builder: str, base: str | None, native_lib: Path | None,
                junit_xml: Path | None, kind: str, as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
     from hpatch.commands.verify import verify
     from hpatch.paths import runs_dir
     catalog = ctx.catalog()
     chosen = catalog.select(fixes) if fixes else _of_kind(catalog, kind)
-    if version:
-        from hpatch import sources
-        repo = sources.ensure_cached(Release.parse(version), progress=output.note)
-    sys.exit(verify(_checkout(repo), chosen, catalog,
-                    runtime_name="local" if no_docker else "docker", builder_name=builder,
+    sys.exit(verify(_the_checkout(repo, release), chosen, catalog,
+                    runtime_name=_runtime_name(runtime, no_docker), builder_name=builder,
                     repeat=0 if compile_only else repeat, jobs=jobs, timeout=timeout,
                     runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml,
                     native_lib=native_lib, base_override=base))
@@ -219,22 +328,17 @@ def image_cmd(base_only: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--repo", "repo", type=click.Path(path_type=Path), default=None,
               help="Say whether this checkout is affected.")
-@click.option("--version", "version", default=None, help="Say whether this release is affected.")
+@release_option("Say whether this release is affected.")
 @JSON
 @pass_ctx
-def diagnose_cmd(ctx: Context, files: tuple[Path, ...], repo: Path | None, version: str | None,
+def diagnose_cmd(ctx: Context, files: tuple[Path, ...], repo: Path | None, release: str | None,
                  as_json: bool) -> None:
     """Name the fixes whose symptoms FILES (logs, jstacks) show; exit 1 if any."""
     from hpatch.commands.diagnose import diagnose
-    if repo and version:
-        raise UsageError("give --repo or --version, not both")
-    checkout = None
-    if version:
-        from hpatch import sources
-        checkout = _checkout(sources.ensure_cached(Release.parse(version), progress=output.note))
-    elif repo:
-        checkout = _checkout(repo)
-    sys.exit(diagnose(ctx.catalog(), list(files), checkout, as_json=as_json))
+    if repo and release:
+        raise UsageError("give --repo or --release, not both")
+    sys.exit(diagnose(ctx.catalog(), list(files), _checkout_or_release(repo, release),
+                      as_json=as_json))
 
 
 def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
@@ -243,7 +347,7 @@ def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
         release, sep, path = value.partition("=")
         if not sep or not path:
             raise UsageError(f"--checkout takes RELEASE=DIR, not {value!r}")
-        found[str(Release.parse(release))] = Path(path)
+        found[_release(release)] = Path(path)
     return found
 
 
@@ -256,7 +360,8 @@ def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
 @click.option("--verify", "do_verify", is_flag=True, help="Also verify every applicable cell.")
 @click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 16))
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 50))
-@click.option("--no-docker", is_flag=True)
+@RUNTIME
+@NO_DOCKER
 @click.option("--json", "fmt", flag_value="json")
 @click.option("--markdown", "fmt", flag_value="markdown")
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
@@ -266,7 +371,7 @@ def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
 @pass_ctx
 def matrix_cmd(ctx: Context, releases: str | None, fix_names: str | None,
                checkouts: tuple[str, ...], do_verify: bool, jobs: int, repeat: int,
-               no_docker: bool, fmt: str | None, junit_xml: Path | None,
+               runtime: str, no_docker: bool, fmt: str | None, junit_xml: Path | None,
                readme: Path | None, kind: str) -> None:
     """Each fix's state (and with --verify, verdict) on each release; 1 if any needs attention."""
     from hpatch.commands.matrix import matrix
@@ -274,11 +379,10 @@ def matrix_cmd(ctx: Context, releases: str | None, fix_names: str | None,
     from hpatch.paths import runs_dir
     catalog = ctx.catalog()
     chosen = catalog.select(fix_names.split(",")) if fix_names else _of_kind(catalog, kind)
-    wanted = [str(Release.parse(r)) for r in releases.split(",")] if releases else list(
-        DEFAULT_RELEASES)
+    wanted = [_release(r) for r in releases.split(",")] if releases else list(DEFAULT_RELEASES)
     sys.exit(matrix(chosen, wanted, catalog, checkouts=_checkout_map(checkouts),
                     verify=do_verify,
-                    jobs=jobs, runtime_name="local" if no_docker else "docker", repeat=repeat,
+                    jobs=jobs, runtime_name=_runtime_name(runtime, no_docker), repeat=repeat,
                     runs_root=runs_dir(), fmt=fmt or "table", junit_path=junit_xml,
                     readme=readme))
 
@@ -299,7 +403,7 @@ def notes_cmd(ctx: Context, repo: Path, since: str | None, fmt: str, out: Path |
 
 
 @cli.command("ci")
-@click.option("--emit", "kind", type=click.Choice(list(_emitters())), required=True)
+@click.option("--emit", "kind", type=RegistryChoice(_emitters), required=True)
 @click.option("--releases", default=None, help="Comma-separated releases (default: all 14).")
 @click.option("--branches", default=None,
               help="A fork's own repository: one job per branch (e.g. acme-2.6,acme-2.7), "
@@ -377,6 +481,18 @@ def lint_cmd(ctx: Context) -> None:
     sys.exit(lint(ctx.catalog_root))
 
 
+def _show_click_error(exc: click.ClickException) -> None:
+    """click's usage errors in hpatch's own one-line form; help asked for stays help."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `hpatch` (click >= 8.2)
+        exc.show()
+        return
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        text += f" (see `{ctx.command_path} --help`)"
+    output.error(text)
+
+
 def main() -> None:
     try:
         interrupt.arm()  # a Ctrl-C that came while importing is raised here
@@ -384,7 +500,7 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        _show_click_error(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         output.error("interrupted")
@@ -396,6 +512,7 @@ def main() -> None:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: keep the traceback, show one line
+        import traceback
         log = cache_dir() / "logs" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc(), encoding="utf-8")

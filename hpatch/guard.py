@@ -7,13 +7,13 @@ import fcntl
 import json
 import os
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hpatch import output
 from hpatch.errors import HpatchError, LockedError
 
 
@@ -186,7 +186,7 @@ class Journal:
         try:
             return cls(**json.loads(target.read_text()))
         except (ValueError, TypeError):
-            print(f"hpatch: ignoring an unreadable journal {target}", file=sys.stderr)
+            output.note(f"ignoring an unreadable journal {target}")
             return None
 
     @classmethod

@@ -10,10 +10,15 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from hpatch import proc
 from hpatch.errors import MavenError, ProcessError
+
+
+def escape(text: str) -> str:
+    """Text for an XML element (xml.sax.saxutils would import urllib and http at start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
 
 # Pinned, so every machine resolves the same plugin and no prefix lookup is needed.
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
@@ -64,9 +69,19 @@ def module_build_args(modules: Sequence[str], *, native: bool,
             ",".join(modules), "-am"]
 
 
+def command(args: Sequence[str]) -> list[str]:
+    """The argv of a batch-mode mvn run of args, as a record shows it."""
+    return ["mvn", "-B", *args]
+
+
+def version_argv() -> list[str]:
+    """What asks the host's Maven for its version."""
+    return ["mvn", "-v"]
+
+
 def shell_line(args: Sequence[str], *, log: str) -> str:
     """A `mvn -B ARGS` shell line (quoted) that keeps the full log and shows progress."""
-    return ("set -o pipefail; mvn -B " + shlex.join(args) + " 2>&1 | tee " + shlex.quote(log)
+    return ("set -o pipefail; " + shlex.join(command(args)) + " 2>&1 | tee " + shlex.quote(log)
             + " | grep --line-buffered -E "
             "'^\\[INFO\\] (Building .*\\[[0-9]+/[0-9]+\\]|BUILD|Total time)|ERROR'")
 

@@ -24,7 +24,7 @@ class Entry:
 
     @property
     def variant(self) -> str:
-        return self.commit.trailers.get("Hpatch-Variant", "").split(" ")[0]
+        return self.commit.variant_name
 
     @property
     def component(self) -> str:
@@ -63,9 +63,9 @@ def collect(checkout: Checkout, catalog: Catalog, runs_root: Path,
             fix: Fix | None = catalog.get(fix_id)
         except HpatchError:
             fix = None  # a fix the catalog no longer has: the commit still tells its story
-        sha = commit.trailers.get("Hpatch-Variant", "").partition("sha256:")[2]
         entries.append(Entry(fix_id, fix, commit,
-                             latest_verification(runs_root, fix_id, release, sha)))
+                             latest_verification(runs_root, fix_id, release,
+                                                 commit.variant_sha)))
     entries.sort(key=lambda e: (e.component, e.fix_id))
     return release, entries
 
@@ -74,8 +74,8 @@ def _verified_text(entry: Entry) -> str:
     v = entry.verification
     if not v:
         return "not verified yet (run `hpatch verify`)"
-    mine = entry.commit.trailers.get("Hpatch-Variant", "").partition("sha256:")[2]
-    other = "" if v.get("variant_sha") == mine else " (of another revision of the variant)"
+    same = v.get("variant_sha") == entry.commit.variant_sha
+    other = "" if same else " (of another revision of the variant)"
     native = " with a built libhadoop.so" if v.get("native_lib") else ""
     return (f"{v['verdict']} on {v['release']} ({v.get('jvm') or 'JVM unknown'}{native}), "
             f"run {v['run_id']}, {v['date'][:10]}{other}")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from hpatch.errors import ProcessError
+
+EXIT_TIMEOUT = 124  # as timeout(1) says it
 
 
 def run(
@@ -29,8 +33,10 @@ def run(
             cwd=cwd,
             env=full_env,
             input=input_text,
+            stdin=subprocess.DEVNULL if input_text is None else None,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",  # git prints file names and contents as they are
             timeout=timeout,
             check=False,
         )
@@ -54,3 +60,48 @@ def run_bytes(argv: Sequence[str], *, input_bytes: bytes, cwd: Path | None = Non
         raise ProcessError(list(argv), proc.returncode, "",
                            proc.stderr.decode("utf-8", "replace"))
     return proc.stdout
+
+
+def stream(argv: Sequence[str], *, on_line: Callable[[str], None], cwd: Path | None = None,
+           timeout: float | None = None) -> int:
+    """Run argv with both streams merged, each line to on_line as it comes; its exit
+    code, or EXIT_TIMEOUT once it has run past timeout seconds (it is killed).
+
+    The deadline is kept by a timer, not by reading: a child that prints nothing
+    and never exits must still be stopped."""
+    try:
+        child = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, errors="replace",
+                                 start_new_session=True)
+    except FileNotFoundError as exc:
+        raise ProcessError(list(argv), 127, "", f"{argv[0]}: command not found") from exc
+    expired = threading.Event()
+    timer = threading.Timer(timeout, _expire, (child, expired)) if timeout else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            on_line(line.rstrip("\n"))
+        code = child.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if child.poll() is None:  # on_line raised, or ^C: leave no child behind
+            _kill_group(child)
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    return EXIT_TIMEOUT if expired.is_set() else code
+
+
+def _expire(child: subprocess.Popen[str], expired: threading.Event) -> None:
+    expired.set()
+    _kill_group(child)
+
+
+def _kill_group(child: subprocess.Popen[str]) -> None:
+    """Kill the child and what it started (a script's JVM holds the pipe open too)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, 9)

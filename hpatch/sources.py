@@ -48,7 +48,7 @@ POMS = (
     Module("hadoop-yarn", YARN),
     Module("hadoop-yarn-server", f"{YARN}/hadoop-yarn-server"),
 )
-# Releases that published no -sources jars: `--version` cannot serve them (use a clone).
+# Releases that published no -sources jars: `--release` cannot serve them (use a clone).
 NO_SOURCES = ("2.8.5", "2.9.2")
 SOURCE_FORMAT = 1  # bump when the layout changes, so caches rebuild
 

@@ -17,36 +17,6 @@ def assert_refused(result_code: int, err_lines: list[str], code: int, text: str)
     assert text in err_lines[0], err_lines
 
 
-def test_not_a_git_repository(tmp_path: Path) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "pom.xml").write_text("<project/>")
-    for verb in (("status",), ("apply", "--all")):
-        result = run_hpatch(*verb, "--repo", str(plain))
-        assert_refused(result.code, result.error_lines, 1, "not a git repository")
-    assert [p.name for p in plain.iterdir()] == ["pom.xml"]
-
-
-def test_missing_directory(tmp_path: Path) -> None:
-    result = run_hpatch("status", "--repo", str(tmp_path / "nowhere"))
-    assert_refused(result.code, result.error_lines, 1, "no such directory")
-
-
-def test_not_a_hadoop_checkout(tmp_path: Path) -> None:
-    repo = tmp_path / "other"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    (repo / "pom.xml").write_text(
-        '<project xmlns="http://maven.apache.org/POM/4.0.0"><artifactId>spark</artifactId>'
-        "<version>3.0.0</version></project>")
-    git(repo, "add", ".")
-    git(repo, "commit", "-qm", "x")
-    before = snapshot(repo)
-    result = run_hpatch("apply", "--all", "--repo", str(repo))
-    assert_refused(result.code, result.error_lines, 1, "not a Hadoop checkout")
-    assert snapshot(repo) == before
-
-
 def test_release_cannot_be_recognised(hadoop: Path) -> None:
     pom = hadoop / "pom.xml"
     pom.write_text(pom.read_text().replace("<version>2.4.1</version>",

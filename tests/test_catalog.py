@@ -20,7 +20,7 @@ pytestmark = pytest.mark.network
 
 
 def _states(release: str) -> dict[str, dict[str, object]]:
-    result = run_hpatch("status", "--version", release, "--json", timeout=600)
+    result = run_hpatch("status", "--release", release, "--json", timeout=600)
     assert result.code == 0, result.err
     return {f["fix"]: f for f in json.loads(result.out)["fixes"]}
 
@@ -46,8 +46,9 @@ def test_every_variant_applies_where_it_claims(release: str) -> None:
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.parametrize("release", SOURCE_RELEASES[:9])
-def test_patched_files_compile_against_the_release_jars(release: str) -> None:
-    result = run_hpatch("verify", "--version", release, "--compile-only", "--jobs", "2",
+def test_patched_files_compile_against_the_release_jars(docker_ready: None,
+                                                        release: str) -> None:
+    result = run_hpatch("verify", "--release", release, "--compile-only", "--jobs", "2",
                         "--json", timeout=1800)
     data = json.loads(result.out)
     assert data["results"], f"nothing applicable at {release}?"

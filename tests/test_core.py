@@ -155,19 +155,3 @@ def test_refresh_writes_a_recorded_variant(hadoop: Path, catalog_copy: Path) -> 
     assert result.code == 0, result.err
     assert "variant 2.4.1" in result.out
     assert "public void storeNewApplication(" in (hadoop / YARN_4398_FILE).read_text()
-
-
-def test_list_and_help(cached_release: str) -> None:
-    import json
-    result = run_hpatch("list", "--json")
-    assert result.code == 0
-    fixes = {f["id"]: f for f in json.loads(result.out)}
-    assert fixes["HDFS-9812"]["fixed_in"] == ["2.7.3"]
-    assert run_hpatch("--version").out.strip() == "hpatch, version 0.1.0"
-    for verb in ("source", "list", "status", "apply", "revert", "refresh", "lint", "recover"):
-        assert run_hpatch(verb, "--help").code == 0
-
-
-def test_bundled_catalog_is_lint_clean() -> None:
-    result = run_hpatch("lint")
-    assert result.code == 0, result.out + result.err

@@ -111,7 +111,7 @@ def _stamped(text: str) -> str:
 
 def _wrapped(text: str) -> str:
     """Hard-wrapped at 80 columns, as a terminal or a mail client copies it."""
-    out = []
+    out: list[str] = []
     for line in text.splitlines():
         out.extend(line[i:i + 80] for i in range(0, max(len(line), 1), 80))
     return "\n".join(out) + "\n"

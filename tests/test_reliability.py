@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -31,7 +32,8 @@ def _state(repo: Path) -> dict[str, object]:
 
 
 def _states(repo: Path) -> dict[str, str]:
-    return {f["fix"]: f["state"] for f in _state(repo)["fixes"]}  # type: ignore[union-attr]
+    fixes: list[dict[str, str]] = _state(repo)["fixes"]  # type: ignore[assignment]
+    return {f["fix"]: f["state"] for f in fixes}
 
 
 class StatusLoop:
@@ -354,11 +356,11 @@ def test_ctrl_c_early_is_one_line(tmp_path: Path) -> None:
     # The interpreter's own start-up, before any hpatch code, is Python's to interrupt;
     # on a loaded machine it takes longer, so the delays count from its end.
     start = time.monotonic()
-    subprocess.run([os.sys.executable, "-c", "pass"], check=True)
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
     python_itself = time.monotonic() - start
     for extra in (0.06, 0.1, 0.15, 0.2, 0.25, 0.3):
         delay = python_itself + extra
-        proc = subprocess.Popen([os.sys.executable, "-m", "hpatch", "diagnose", str(log)],
+        proc = subprocess.Popen([sys.executable, "-m", "hpatch", "diagnose", str(log)],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         time.sleep(delay)

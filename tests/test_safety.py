@@ -6,8 +6,10 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import YARN_4398_FILE, git, run_hpatch, snapshot
@@ -15,10 +17,10 @@ from conftest import YARN_4398_FILE, git, run_hpatch, snapshot
 pytestmark = pytest.mark.network
 
 
-def _state(repo: Path) -> dict[str, object]:
+def _state(repo: Path) -> dict[str, Any]:
     result = run_hpatch("status", "--repo", str(repo), "--json")
     assert result.code == 0, result.err
-    data: dict[str, object] = json.loads(result.out)
+    data: dict[str, Any] = json.loads(result.out)
     return data
 
 
@@ -57,14 +59,15 @@ def test_stale_lock_of_a_dead_process_is_taken_over(hadoop: Path) -> None:
 
 def test_two_real_runs_at_once_one_waits_out(hadoop: Path) -> None:
     env = dict(os.environ, HPATCH_CATALOG=str(Path(__file__).parent.parent / "patches"))
-    runs = [subprocess.Popen(["python", "-m", "hpatch", "apply", "--all", "--repo", str(hadoop)],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = [sys.executable, "-m", "hpatch", "apply", "--all", "--repo", str(hadoop)]
+    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
             for _ in range(2)]
     for proc in runs:
         proc.communicate(timeout=120)
     codes = sorted(p.returncode for p in runs)
     assert codes in ([0, 0], [0, 75])  # the loser either found it done, or was locked out
-    after = {f["fix"]: f["state"] for f in _state(hadoop)["fixes"]}  # type: ignore[union-attr]
+    after = {f["fix"]: f["state"] for f in _state(hadoop)["fixes"]}
     assert after["HDFS-9812"] == after["YARN-4398"] == "applied"
     applied = sum(s == "applied" for s in after.values())
     assert git(hadoop, "rev-list", "--count", "HEAD") == str(1 + applied)  # each once
@@ -86,7 +89,7 @@ def test_kill_9_mid_apply_leaves_a_state_the_next_command_finishes(
     assert ("finished an interrupted apply" if expect_applied else "nothing to undo") in result.err
     status = _state(hadoop)
     assert status["interrupted"] is None
-    states = {f["fix"]: f["state"] for f in status["fixes"]}  # type: ignore[union-attr]
+    states = {f["fix"]: f["state"] for f in status["fixes"]}
     assert states["YARN-4398"] == ("applied" if expect_applied else "applicable")
     assert git(hadoop, "status", "--porcelain") == ""
     assert (git(hadoop, "rev-parse", "HEAD") != head) == expect_applied
@@ -100,7 +103,7 @@ def test_kill_9_then_apply_again_finishes_and_continues(hadoop: Path) -> None:
     result = run_hpatch("apply", "--all", "--repo", str(hadoop))
     assert result.code == 0, result.err
     assert "finished an interrupted apply of YARN-4398" in result.err
-    states = {f["fix"]: f["state"] for f in _state(hadoop)["fixes"]}  # type: ignore[union-attr]
+    states = {f["fix"]: f["state"] for f in _state(hadoop)["fixes"]}
     assert states["HDFS-9812"] == states["YARN-4398"] == "applied"
     applied = sum(s == "applied" for s in states.values())
     assert git(hadoop, "rev-list", "--count", "HEAD") == str(1 + applied)

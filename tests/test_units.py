@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import unidiff
+from unidiff.patch import PatchedFile, PatchSet
 
 from hpatch import catalog, patching
 from hpatch.errors import CatalogError, HpatchError
@@ -53,8 +53,8 @@ DIFF = """\
 """
 
 
-def _patched() -> unidiff.PatchedFile:
-    return unidiff.PatchSet(DIFF)[0]
+def _patched() -> PatchedFile:
+    return PatchSet(DIFF)[0]
 
 
 def test_locate_exact_offset_and_fuzz() -> None:

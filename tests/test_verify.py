@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,20 +12,10 @@ from conftest import YARN_4398_FILE, git, run_hpatch
 pytestmark = [pytest.mark.network, pytest.mark.docker, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def docker_ready() -> None:
-    """A Docker engine and the verification image (made here if missing)."""
-    result = run_hpatch("image", timeout=1800)
-    if result.code != 0:
-        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"Docker is required here: {result.err.strip()}")
-        pytest.skip(f"no Docker engine: {result.err.strip()}")
-
-
 def test_verify_241_in_docker(docker_ready: None, cached_release: str, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     junit = tmp_path / "verify.xml"
-    result = run_hpatch("verify", "--version", cached_release, "--jobs", "2", "--json",
+    result = run_hpatch("verify", "--release", cached_release, "--jobs", "2", "--json",
                         "--junit-xml", str(junit), env={"HPATCH_RUNS": str(runs)}, timeout=1800)
     data = json.loads(result.out)
     verdicts = {r["fix"]: r["verdict"] for r in data["results"]}

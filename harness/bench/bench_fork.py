@@ -5,7 +5,7 @@
 
 warm: the fork's builds, the published-source indexes and the classpath are
 cached; each round runs `verify FIXES --repo FORK` and then `verify FIXES
---version RELEASE` (published jars), and the ratio is taken pair by pair, so a
+--release RELEASE` (published jars), and the ratio is taken pair by pair, so a
 drift in the machine's speed cancels out.
 --cold: first one run of the fork with an empty hpatch cache (a new
 HPATCH_CACHE: no builds, no indexes), the Maven volume kept as it is.
@@ -49,7 +49,7 @@ def main() -> None:
     fixes = [f for f in opts.fixes.split(",") if f]
     env = dict(os.environ, HPATCH_RUNS=tempfile.mkdtemp(prefix="hpatch-bench-runs-"))
     fork = [*fixes, "--repo", opts.fork]
-    published = [*fixes, "--version", opts.release]
+    published = [*fixes, "--release", opts.release]
     if opts.cold:
         cold_env = dict(env, HPATCH_CACHE=tempfile.mkdtemp(prefix="hpatch-bench-cache-"))
         wall, verdicts = verify(fork, cold_env)

@@ -20,15 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, dict[str, object]]:
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    data: dict[str, object] = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    data: dict[str, Any] = json.loads(proc.stdout) if proc.stdout.strip() else {}
     return wall, data
 
 
@@ -46,25 +47,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hpatch-bench-") as tmp:
         cold_env = dict(base, HPATCH_CACHE=f"{tmp}/cache", HPATCH_RUNS=f"{tmp}/runs",
                         HPATCH_MAVEN_ARGS=f"-Dmaven.repo.local={tmp}/m2")
-        wall, data = run([*hp, "verify", args.fix, "--version", args.release, "--json"],
+        wall, data = run([*hp, "verify", args.fix, "--release", args.release, "--json"],
                          cold_env)
-        verdicts = [r["verdict"] for r in data.get("results", [])]  # type: ignore[union-attr]
+        verdicts = [r["verdict"] for r in data.get("results", [])]
         print(f"one fix cold ({args.fix} @ {args.release}): {wall:.1f} s {verdicts}")
         warm_env = dict(base, HPATCH_RUNS=f"{tmp}/runs")
-        run([*hp, "verify", args.fix, "--version", args.release, "--json"], warm_env)
+        run([*hp, "verify", args.fix, "--release", args.release, "--json"], warm_env)
         walls, peaks = [], []
         for _ in range(args.n):
-            wall, data = run([*hp, "verify", args.fix, "--version", args.release, "--json"],
+            wall, data = run([*hp, "verify", args.fix, "--release", args.release, "--json"],
                              warm_env)
             walls.append(wall)
-            peaks += [r.get("peak_mib", 0) for r in data.get("results", [])]  # type: ignore
+            peaks += [r.get("peak_mib", 0) for r in data.get("results", [])]
         print(f"one fix warm: median {statistics.median(walls):.1f} s "
               f"(min {min(walls):.1f}, max {max(walls):.1f}, n={args.n})")
-        wall, data = run([*hp, "verify", "--version", args.release, "--jobs", "2", "--json"],
+        wall, data = run([*hp, "verify", "--release", args.release, "--jobs", "2", "--json"],
                          warm_env)
         results = data.get("results", [])
-        summary = {r["fix"]: r["verdict"] for r in results}  # type: ignore[index,union-attr]
-        peaks += [r.get("peak_mib", 0) for r in results]  # type: ignore[union-attr]
+        summary = {r["fix"]: r["verdict"] for r in results}
+        peaks += [r.get("peak_mib", 0) for r in results]
         print(f"whole {args.release} set warm (--jobs 2): {wall:.1f} s {summary}")
     print(f"peak memory: container {max(peaks or [0]):.0f} MiB; hpatch process tree "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB")

@@ -63,11 +63,8 @@ def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[s
 
 
 def _stage(checkout: Checkout, stage: Path) -> int:
-    names = checkout.git("ls-files", "-z", "-co", "--exclude-standard", strip=False)
     count = 0
-    for name in names.split("\0"):
-        if not name:
-            continue
+    for name in checkout.worktree_files():
         source = checkout.root / name
         if not source.is_file() or (source.is_symlink() and not source.exists()):
             continue
@@ -108,14 +105,13 @@ def _manifest(checkout: Checkout, catalog: Catalog, release: Release, head: str,
               outputs: list[dict[str, object]], files: int, runs_root: Path) -> dict[str, object]:
     fixes = []
     for fix_id, commit in applied_commits(checkout.hpatch_commits()).items():
-        variant = commit.trailers.get("Hpatch-Variant", "")
-        sha = variant.partition("sha256:")[2]
-        verification = latest_verification(runs_root, fix_id, str(release), sha)
-        fixes.append({"id": fix_id, "commit": commit.sha, "variant": variant,
+        verification = latest_verification(runs_root, fix_id, str(release), commit.variant_sha)
+        fixes.append({"id": fix_id, "commit": commit.sha, "variant": commit.variant_name,
+                      "variant_sha": commit.variant_sha,
                       "verdict": verification["verdict"] if verification else None,
                       "verified_in_run": verification["run_id"] if verification else None})
     return {"release": str(release), "head": head, "branch": checkout.branch(),
             "fixes": fixes, "build_fixes_applied_to_copy": build_fixes, "image": image,
-            "maven": ["mvn", "-B", *args], "exit_code": code,
+            "maven": maven.command(args), "exit_code": code,
             "minutes": round(seconds / 60, 1), "files_staged": files, "outputs": outputs,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -24,7 +24,7 @@ def ci(kind: str, *, releases: list[str] | None, branches: list[str] | None,
     if not branches:
         for release in dropped:
             output.note(f"no job for {release}: it published no -sources jars, so "
-                        "`--version` cannot serve it (verify a clone of it with --branches)")
+                        "`--release` cannot serve it (verify a clone of it with --branches)")
         if not kept:
             raise UsageError("none of these releases can be verified from published sources")
     text = emit(kind, kept, install_line(install, install_from), extra_args,

@@ -60,7 +60,7 @@ def _weak_text(finding: Finding) -> str:
 def _next(state: Assessment | None, finding: Finding, checkout: Checkout | None) -> str:
     if state is None:
         return (f"affected releases: {finding.fix.affected}; see whether yours is with "
-                "`hpatch diagnose FILE --version V` or `--repo DIR`")
+                "`hpatch diagnose FILE --release V` or `--repo DIR`")
     repo = str(checkout.root) if checkout else "DIR"
     return NEXT_STEP[state.state].format(fix=finding.fix.id, repo=repo)
 

@@ -9,6 +9,7 @@ from hpatch import catalog as catalog_mod
 from hpatch import output, patching
 from hpatch.catalog import Fix
 from hpatch.errors import HpatchError
+from hpatch.sources import MODULES
 
 
 def lint(root: Path) -> int:
@@ -30,10 +31,16 @@ def lint(root: Path) -> int:
         fixes.append(fix)
         problems.extend((fix.id, text) for text in check_fix(fix))
     problems.extend(("catalog", text) for text in _check_unique(fixes))
+    if root.is_dir():
+        names = [e.name for e in entries if (e / "fix.toml").is_file()]
+        problems.extend(("catalog", text) for text in catalog_mod.order_problems(root, names))
     try:
         catalog_mod.load(root)
     except HpatchError as exc:
         problems.append(("catalog", str(exc)))
+    for fix in fixes:
+        for text in warnings_for(fix):
+            output.note(f"warning: {fix.id}: {text}")
     if problems:
         output.table(problems, ["entry", "problem"])
         output.error(f"{len(problems)} problem(s) in {root}")
@@ -100,6 +107,16 @@ def _count_unbounded(node: Any) -> int:
             return int(high == sre_parse.MAXREPEAT) + _count_unbounded(inner)
         return sum(_count_unbounded(item) for item in node)
     return 0
+
+
+def warnings_for(fix: Fix) -> list[str]:
+    """What is allowed but likely a mistake: a bug fix probing code that release
+    sources (`--release`) never carry, so there its state would read not-affected."""
+    if fix.kind != "bug":
+        return []  # build fixes probe native code, which no -sources jar has
+    return [f"[detect] path {path} is in none of the modules release sources carry "
+            f"(hpatch/sources.py MODULES)" for path in fix.detect.paths
+            if not any(path.startswith(m.path + "/") for m in MODULES)]
 
 
 def _known_prefix(path: str) -> bool:

@@ -43,3 +43,4 @@ def make(name: str) -> Runtime:
 
 
 RUNTIMES = ("docker", "local")
+LOCAL = "local"  # the host's own JDK: what --no-docker picks

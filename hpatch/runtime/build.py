@@ -1,5 +1,6 @@
 """The full build in a container: `mvn package -Pdist,native` of a checkout, as
-it ships. Docker-specific, like runtime/docker.py, whose client it uses."""
+it ships. The build image's specifics live here; the container itself is run by
+runtime/docker.py, like every other."""
 
 from __future__ import annotations
 
@@ -8,18 +9,14 @@ import os
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any
-
-from docker.errors import ImageNotFound
 
 from hpatch.errors import HpatchError
-from hpatch.guard import pid_alive
 from hpatch.paths import harness_dir
+from hpatch.proc import EXIT_TIMEOUT
 from hpatch.runtime import Progress
-from hpatch.runtime.docker import base_tag, client, ensure_base
+from hpatch.runtime import docker as docker_runtime
 
 BUILD_REPO = "hpatch-build"
 # HPATCH_M2_VOLUME: another named volume for the builds' Maven repository.
@@ -50,38 +47,23 @@ def extra_ca_certs() -> str:
 
 
 def ensure_build_image(progress: Progress) -> str:
-    engine = client()
-    base_id = ensure_base(engine, progress)
+    engine = docker_runtime.client()
+    base_id = docker_runtime.ensure_base(engine, progress)
     source = dockerfile()
     certs = extra_ca_certs()
     digest = hashlib.sha256(source.read_bytes() + base_id.encode() + certs.encode()
                             ).hexdigest()[:12]
     tag = f"{BUILD_REPO}:{digest}"
-    try:
-        engine.images.get(tag)
+    if docker_runtime.has_image(engine, tag):
         return tag
-    except ImageNotFound:
-        pass
     progress(f"building {tag} from {source.name} (JDK 8, Maven, CMake, gcc, protoc 2.5.0)")
     with tempfile.TemporaryDirectory(prefix="hpatch-build-context-") as context:
         # A context of its own: the Dockerfile needs no files, so nothing else is sent.
         shutil.copyfile(source, Path(context) / "Dockerfile")
-        _stream_build(engine, context, tag, {"BASE": base_tag(), "EXTRA_CA_CERT": certs},
-                      progress)
+        docker_runtime.build_image(engine, Path(context), "Dockerfile", tag,
+                                   {"BASE": docker_runtime.base_tag(), "EXTRA_CA_CERT": certs},
+                                   progress)
     return tag
-
-
-def _stream_build(engine: Any, context: str, tag: str, buildargs: dict[str, str],
-                  progress: Progress) -> None:
-    stream = engine.api.build(path=context, dockerfile="Dockerfile", tag=tag,
-                              buildargs=buildargs, network_mode="host", rm=True,
-                              forcerm=True, decode=True)
-    for chunk in stream:
-        if "error" in chunk:
-            raise HpatchError(f"building {tag} failed: {chunk['error'].strip()}")
-        text = str(chunk.get("stream", "")).strip()
-        if text.startswith("Step "):
-            progress(text[:150])
 
 
 def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: float,
@@ -91,27 +73,22 @@ def run_build(image: str, stage: Path, out: Path, shell_line: str, *, timeout: f
 
     The local Maven repository lives in the named volume hpatch-m2, kept between
     builds; reactor progress is reported."""
-    engine = client()
-    _remove_abandoned(engine)
-    container: Any = engine.containers.run(
-        image, ["bash", "-c", "cd /stage && " + shell_line], detach=True,
-        labels={PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
-        user=f"{BUILDER_UID}:{BUILDER_UID}",
-        volumes=_volumes(stage, out),
-        network_mode="host", working_dir="/stage", init=True)
-    follower = threading.Thread(target=_follow, args=(container, progress), daemon=True)
-    follower.start()
+    docker_runtime.remove_abandoned(PID_LABEL, HOST_LABEL)
+    spec = docker_runtime.Container(
+        image, ["bash", "-c", "cd /stage && " + shell_line], volumes=_volumes(stage, out),
+        working_dir="/stage", user=f"{BUILDER_UID}:{BUILDER_UID}", network_mode="host",
+        options={"labels": {PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}})
+
+    def on_line(line: str) -> None:
+        text = line.strip()
+        if text:
+            progress(text.replace("[INFO] ", "")[:160])
+
     started = time.monotonic()
-    try:
-        result = container.wait(timeout=timeout)
-        code = int(result.get("StatusCode", 1))
-    except Exception:
-        container.kill()
+    code = docker_runtime.run_container(docker_runtime.client(), spec, timeout=timeout,
+                                        on_line=on_line)
+    if code == EXIT_TIMEOUT:
         progress(f"the build passed its time limit ({timeout / 60:.0f} min) and was stopped")
-        code = 124
-    finally:
-        follower.join(timeout=5)
-        container.remove(force=True)
     progress(f"mvn exited {code} after {(time.monotonic() - started) / 60:.1f} min")
     return code
 
@@ -128,29 +105,6 @@ def _volumes(stage: Path, out: Path) -> dict[str, dict[str, str]]:
         volumes[str(settings.resolve())] = {"bind": "/home/builder/.m2/settings.xml",
                                             "mode": "ro"}
     return volumes
-
-
-def _remove_abandoned(engine: Any) -> None:
-    """Builds whose hpatch process was killed keep running: stop them, so they do not
-    write into a copy that is about to be removed, or hold a core."""
-    for container in engine.containers.list(filters={"label": PID_LABEL}):
-        labels = container.labels or {}
-        pid = str(labels.get(PID_LABEL, ""))
-        if labels.get(HOST_LABEL) == socket.gethostname() and pid.isdigit() and not pid_alive(
-                int(pid)):
-            container.remove(force=True)
-
-
-
-def _follow(container: Any, progress: Progress) -> None:
-    buffer = b""
-    for chunk in container.logs(stream=True, follow=True):
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            text = line.decode("utf-8", "replace").strip()
-            if text:
-                progress(text.replace("[INFO] ", "")[:160])
 
 
 def prepare_dirs(*dirs: Path) -> None:

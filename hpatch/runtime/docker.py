@@ -7,11 +7,14 @@ Image tags hash their inputs, so a changed Dockerfile rebuilds by itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,26 +78,79 @@ def verify_tag(base_id: str) -> str:
     return f"{VERIFY_REPO}:{digest}"
 
 
-def ensure_verify_image(engine: docker.DockerClient, progress: Progress) -> str:
-    base_id = ensure_base(engine, progress)
-    tag = verify_tag(base_id)
+def has_image(engine: docker.DockerClient, tag: str) -> bool:
     try:
         engine.images.get(tag)
-        return tag
     except ImageNotFound:
-        pass
-    progress(f"building {tag} from verify.Dockerfile")
-    stream = engine.api.build(
-        path=str(harness_dir() / "docker"), dockerfile="verify.Dockerfile", tag=tag,
-        buildargs={"BASE": base_tag()}, network_mode="host", rm=True, forcerm=True,
-        decode=True)
+        return False
+    return True
+
+
+def build_image(engine: docker.DockerClient, context: Path, dockerfile: str, tag: str,
+                buildargs: dict[str, str], progress: Progress) -> None:
+    """`docker build` of context into tag, reporting its steps; HpatchError if it fails."""
+    stream = engine.api.build(path=str(context), dockerfile=dockerfile, tag=tag,
+                              buildargs=buildargs, network_mode="host", rm=True, forcerm=True,
+                              decode=True)
     for chunk in stream:
         if "error" in chunk:
             raise HpatchError(f"building {tag} failed: {chunk['error'].strip()}")
         text = str(chunk.get("stream", "")).strip()
         if text.startswith("Step "):
-            progress(text)
+            progress(text[:150])
+
+
+def ensure_verify_image(engine: docker.DockerClient, progress: Progress) -> str:
+    base_id = ensure_base(engine, progress)
+    tag = verify_tag(base_id)
+    if not has_image(engine, tag):
+        progress(f"building {tag} from verify.Dockerfile")
+        build_image(engine, harness_dir() / "docker", "verify.Dockerfile", tag,
+                    {"BASE": base_tag()}, progress)
     return tag
+
+
+@dataclass(frozen=True)
+class Container:
+    """What one container run is: its image, command, mounts and limits."""
+
+    image: str
+    argv: Sequence[str]
+    volumes: dict[str, dict[str, str]]
+    working_dir: str
+    user: str
+    network_mode: str
+    options: dict[str, Any] = field(default_factory=dict)  # the SDK's other run() options
+
+
+def run_container(engine: docker.DockerClient, spec: Container, *, timeout: float,
+                  on_line: Callable[[str], None], keep: Path | None = None,
+                  peak_memory: Path | None = None) -> int:
+    """Run spec to its end (or kill it at timeout: EXIT_TIMEOUT) and remove it.
+
+    Every line it prints goes to on_line; keep gets its whole output, peak_memory
+    its peak memory use in bytes."""
+    container: Any = engine.containers.run(
+        spec.image, list(spec.argv), detach=True, volumes=spec.volumes,
+        working_dir=spec.working_dir, user=spec.user, network_mode=spec.network_mode,
+        init=True, **spec.options)
+    follower = threading.Thread(target=_follow, args=(container, on_line, keep), daemon=True)
+    follower.start()
+    peak: list[int] = [0]
+    if peak_memory is not None:
+        threading.Thread(target=_sample_memory, args=(container, peak), daemon=True).start()
+    try:
+        result = container.wait(timeout=timeout)
+        code = int(result.get("StatusCode", 1))
+    except Exception:  # the engine's own timeout: stop the container, call it one
+        container.kill()
+        code = proc.EXIT_TIMEOUT
+    finally:
+        follower.join(timeout=5)
+        if peak_memory is not None and peak[0]:
+            peak_memory.write_text(f"{peak[0]}\n")
+        container.remove(force=True)
+    return code
 
 
 class DockerRuntime:
@@ -114,30 +170,19 @@ class DockerRuntime:
         volumes: dict[str, dict[str, str]] = {str(job.work): {"bind": str(job.work), "mode": "rw"}}
         for path in job.readonly:
             volumes.setdefault(str(path), {"bind": str(path), "mode": "ro"})
-        container: Any = self._engine.containers.run(
-            self._image, list(job.argv), detach=True, volumes=volumes,
-            working_dir=str(job.work), user=f"{os.getuid()}:{os.getgid()}",
-            environment={"HOME": str(job.work)}, network_mode="none", hostname=HOSTNAME,
-            extra_hosts={HOSTNAME: "127.0.0.1"}, mem_limit="6g", init=True)
-        follower = threading.Thread(target=_follow, args=(container, progress,
-                                                          job.work / "container.log"),
-                                    daemon=True)
-        follower.start()
-        peak: list[int] = [0]
-        sampler = threading.Thread(target=_sample_memory, args=(container, peak), daemon=True)
-        sampler.start()
-        try:
-            result = container.wait(timeout=job.timeout)
-            code = int(result.get("StatusCode", 1))
-        except Exception:  # the engine's own timeout: stop the container, call it one
-            container.kill()
-            code = 124
-        finally:
-            follower.join(timeout=5)
-            if peak[0]:
-                (job.work / "peak-memory-bytes.txt").write_text(f"{peak[0]}\n")
-            container.remove(force=True)
-        return code
+        spec = Container(
+            self._image, job.argv, volumes, working_dir=str(job.work),
+            user=f"{os.getuid()}:{os.getgid()}", network_mode="none",
+            options={"environment": {"HOME": str(job.work)}, "hostname": HOSTNAME,
+                     "extra_hosts": {HOSTNAME: "127.0.0.1"}, "mem_limit": "6g"})
+
+        def on_line(text: str) -> None:
+            if text.startswith(PROGRESS):
+                progress(text[len(PROGRESS):].strip())
+
+        return run_container(self._engine, spec, timeout=job.timeout, on_line=on_line,
+                             keep=job.work / "container.log",
+                             peak_memory=job.work / "peak-memory-bytes.txt")
 
 
 def _sample_memory(container: Any, peak: list[int]) -> None:
@@ -150,15 +195,30 @@ def _sample_memory(container: Any, peak: list[int]) -> None:
         return
 
 
-def _follow(container: Any, progress: Progress, keep: Path) -> None:
-    """Report progress lines; keep everything the container printed."""
+def _follow(container: Any, on_line: Callable[[str], None], keep: Path | None) -> None:
+    """Hand on each line the container prints; keep everything it printed."""
     buffer = b""
-    with keep.open("ab") as log:
+    with keep.open("ab") if keep is not None else contextlib.nullcontext() as log:
         for chunk in container.logs(stream=True, follow=True):
-            log.write(chunk)
+            if log is not None:
+                log.write(chunk)
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                text = line.decode("utf-8", "replace")
-                if text.startswith(PROGRESS):
-                    progress(text[len(PROGRESS):].strip())
+                on_line(line.decode("utf-8", "replace"))
+
+
+def remove_abandoned(pid_label: str, host_label: str) -> None:
+    """Containers labelled with the pid of an hpatch run on this host that is gone (it
+    was killed): stop them, so they neither write into a copy about to be removed nor
+    hold a core."""
+    import socket
+
+    from hpatch.guard import pid_alive
+    engine = client()
+    for container in engine.containers.list(filters={"label": pid_label}):
+        labels = container.labels or {}
+        pid = str(labels.get(pid_label, ""))
+        if labels.get(host_label) == socket.gethostname() and pid.isdigit() and not pid_alive(
+                int(pid)):
+            container.remove(force=True)

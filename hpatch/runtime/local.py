@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
-from hpatch import proc
+from hpatch import maven, proc
 from hpatch.errors import HpatchError
 from hpatch.releases import Release
 from hpatch.runtime import Job, Progress
@@ -30,17 +29,11 @@ class LocalRuntime:
         return f"host JDK ({version})"
 
     def run(self, job: Job, progress: Progress) -> int:
-        with subprocess.Popen(list(job.argv), cwd=job.work, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) as child:
-            assert child.stdout is not None
-            for line in child.stdout:
-                if line.startswith(PROGRESS):
-                    progress(line[len(PROGRESS):].strip())
-            try:
-                return child.wait(timeout=job.timeout)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                return 124
+        def on_line(line: str) -> None:
+            if line.startswith(PROGRESS):
+                progress(line[len(PROGRESS):].strip())
+
+        return proc.stream(job.argv, on_line=on_line, cwd=job.work, timeout=job.timeout)
 
 
 def host_build_tools(release: Release) -> str:
@@ -50,7 +43,7 @@ def host_build_tools(release: Release) -> str:
     try:
         answer = proc.run([javac, "-version"])
         version = (answer.stderr or answer.stdout).strip()
-        maven = proc.run(["mvn", "-v"]).stdout.splitlines()[0]
+        mvn_version = proc.run(maven.version_argv()).stdout.splitlines()[0]
     except HpatchError as exc:
         raise HpatchError(f"--no-docker builds on the host, which needs a JDK and mvn: {exc}") \
             from exc
@@ -58,7 +51,7 @@ def host_build_tools(release: Release) -> str:
         raise HpatchError(f"--no-docker: Hadoop {release} builds with JDK 8 (javah), but the "
                           f"host's javac is {version!r}; set HPATCH_JAVA_HOME to a JDK 8, or "
                           "build in the container (without --no-docker)")
-    plain = _ANSI.sub("", maven)
+    plain = _ANSI.sub("", mvn_version)
     return f"host ({version}, {plain})"
 
 
