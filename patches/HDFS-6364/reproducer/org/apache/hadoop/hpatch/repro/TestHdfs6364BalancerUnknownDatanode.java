@@ -13,6 +13,7 @@ import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Formatter;
 import java.util.List;
@@ -51,6 +52,13 @@ import org.junit.Test;
  * on the stock code the null location makes the source's BlockMoveDispatcher die
  * with a NullPointerException while its tentative move still sits in the
  * target's queue, and the iteration never returns.
+ *
+ * The hang is recognised by its own state rather than by waiting it out: the
+ * iteration is in Balancer.waitForMoveCompletion (so every dispatcher has ended),
+ * a dispatcher died with a NullPointerException, and a target still holds a
+ * pending move that was never handed to a mover (no proxy source). Only the
+ * dispatcher that queued such a move can take it off again, so from then on the
+ * wait cannot end. A bound stays for any other way the iteration could hang.
  */
 public class TestHdfs6364BalancerUnknownDatanode {
   private static final String PKG = "org.apache.hadoop.hdfs.server.balancer.";
@@ -61,6 +69,7 @@ public class TestHdfs6364BalancerUnknownDatanode {
   private static final String UNKNOWN_STORAGE = "hpatch-unknown-storage";
   /** A healthy iteration moving one 100-byte block takes about a second. */
   private static final long ITERATION_BOUND_MS = 60000L;
+  private static final long POLL_MS = 100L;
 
   private MiniDFSCluster cluster;
   private Object connector;
@@ -171,7 +180,12 @@ public class TestHdfs6364BalancerUnknownDatanode {
     };
     iteration.setDaemon(true);
     iteration.start();
-    iteration.join(ITERATION_BOUND_MS);
+    String stuck = null;
+    long deadline = System.currentTimeMillis() + ITERATION_BOUND_MS;
+    while (iteration.isAlive() && stuck == null && System.currentTimeMillis() < deadline) {
+      iteration.join(POLL_MS);
+      stuck = stuckMove(balancer, iteration);
+    }
 
     if (error.get() != null) {
       throw new AssertionError("setup: the balancer iteration failed: " + error.get(), error.get());
@@ -179,16 +193,65 @@ public class TestHdfs6364BalancerUnknownDatanode {
     assertTrue("setup: the balancer never asked the NameNode for blocks, so no block "
         + "was reported on an unknown DataNode", injected.get() > 0);
     if (iteration.isAlive()) {
-      fail("The balancer iteration has not returned " + ITERATION_BOUND_MS / 1000
-          + " s after blocks were reported on a DataNode it does not know: it hangs"
-          + " (dispatcher failures: " + describe(dispatcherFailures) + "; stuck at "
-          + topFrames(iteration) + ")");
+      fail("The balancer iteration has not returned after blocks were reported on a"
+          + " DataNode it does not know: it hangs (dispatcher failures: "
+          + describe(dispatcherFailures) + "; "
+          + (stuck != null ? stuck : "still running after " + ITERATION_BOUND_MS / 1000 + " s")
+          + "; stuck at " + topFrames(iteration) + ")");
     }
     assertTrue("setup: the iteration returned no status", result.get() != null);
     for (Throwable t : new ArrayList<Throwable>(dispatcherFailures)) {
       assertFalse("A BlockMoveDispatcher died with " + t + " on a block located on an "
           + "unknown DataNode", t instanceof NullPointerException);
     }
+  }
+
+  /**
+   * The hang's own state, or null: the iteration waits for move completion (all
+   * dispatchers have ended), a dispatcher died with a NullPointerException, and a
+   * target holds a pending move that no mover was given (its proxy source is
+   * null), which only its dead dispatcher could have removed.
+   */
+  private String stuckMove(Balancer balancer, Thread iteration) throws Exception {
+    boolean waiting = false;
+    for (StackTraceElement e : iteration.getStackTrace()) {
+      if (e.getClassName().equals(Balancer.class.getName())
+          && e.getMethodName().equals("waitForMoveCompletion")) {
+        waiting = true;
+      }
+    }
+    boolean npe = false;
+    synchronized (dispatcherFailures) {
+      for (Throwable t : dispatcherFailures) {
+        npe |= t instanceof NullPointerException;
+      }
+    }
+    if (!waiting || !npe) {
+      return null;
+    }
+    Field targetsField = Balancer.class.getDeclaredField("targets");
+    targetsField.setAccessible(true);
+    Class<?> nodeClass = Class.forName(PKG + "Balancer$BalancerDatanode");
+    Field pendingField = nodeClass.getDeclaredField("pendingBlocks");
+    pendingField.setAccessible(true);
+    Field datanodeField = nodeClass.getDeclaredField("datanode");
+    datanodeField.setAccessible(true);
+    Field proxyField = Class.forName(PKG + "Balancer$PendingBlockMove")
+        .getDeclaredField("proxySource");
+    proxyField.setAccessible(true);
+    for (Object target : new ArrayList<Object>((Collection<?>) targetsField.get(balancer))) {
+      List<Object> pending;
+      synchronized (target) { // BalancerDatanode guards its queue with its own monitor
+        pending = new ArrayList<Object>((List<?>) pendingField.get(target));
+      }
+      for (Object move : pending) {
+        if (proxyField.get(move) == null) {
+          return "a move to " + datanodeField.get(target) + " stays pending with no "
+              + "dispatcher left to run or cancel it";
+        }
+      }
+    }
+    return null;
   }
 
   /** Waits until the NameNode sees both DataNodes with the expected usage. */

@@ -2,14 +2,18 @@ package org.apache.hadoop.hpatch.repro;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.lang.reflect.Field;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
@@ -26,6 +30,8 @@ import org.apache.hadoop.hdfs.server.datanode.DataNode;
 import org.apache.hadoop.hdfs.server.datanode.DataNodeTestUtils;
 import org.apache.hadoop.hdfs.server.datanode.ReplicaInPipelineInterface;
 import org.apache.hadoop.hdfs.server.datanode.Replica;
+import org.apache.hadoop.net.StandardSocketFactory;
+import org.apache.hadoop.util.Daemon;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -34,31 +40,39 @@ import org.junit.Test;
  * LOCAL-PIPELINE-SRC: pipeline recovery must copy the replica to the new
  * DataNode from a DataNode that really holds the bytes it acked.
  *
- * The post-mortem's pipeline is DN1 -> DN2 -> DN3. DN2's write to disk was
- * interrupted after DN3 had acked the packet, so DN2 acked more bytes than it
- * has on disk; then DN3 dropped out of the pipeline (a timeout: DN3 itself
- * stayed up). The client copies the replica to the replacement DataNode from a
- * DataNode that stays in the pipeline; on DN2 that copy fails with "Need N
- * bytes, but only M bytes available", the client is not told, the new
- * DataNode has no replica and cannot join, and the client burns through every
- * DataNode of the cluster ("Failed to replace a bad datanode on the existing
- * pipeline due to no more good datanodes being available to try").
+ * The post-mortem's pipeline is DN1 -> DN2 -> DN3. DN2 had mirrored a packet to
+ * DN3 and queued its ack, then its own write to disk stalled in
+ * adjustCrcChannelPosition (FileChannel.position). DN3 acked the packet, so DN2
+ * acked bytes it did not have; DN3 then timed out waiting for DN2's next packet
+ * and left the pipeline, staying up with its replica. The recovery copied the
+ * replica to the replacement DataNode from DN2 ("Need N bytes, but only M bytes
+ * available"), the client was not told, and when the recovery interrupted
+ * DN2's stalled writer (ClosedByInterruptException) the packet was lost for
+ * good: every new DataNode got nothing and was refused, until none was left.
  *
- * Here both DataNodes that stay in the pipeline claim acked bytes they do not
- * have on disk (their acked length is raised past their length on disk): which
- * of them the stock client copies from depends on where the NameNode places
- * the new DataNode in the pipeline, and that is random from 2.6 on, so only
- * both make the stock failure certain. The last DataNode leaves the pipeline
- * the way DN3 did: its receiver thread for the block stops (the upstream
- * DataNode reports it as bad), while the DataNode stays up with its replica,
- * which holds every byte it acked. The write must still complete.
+ * Here that happens through the real write path: the test holds the monitor of
+ * the middle DataNode's checksum file stream, which its writer takes first
+ * thing in adjustCrcChannelPosition (FileOutputStream.getChannel), for one
+ * packet that ends less than a packet after a chunk boundary. The writer has
+ * queued the ack and mirrored the packet downstream by then, so the last
+ * DataNode writes and acks it; the middle one stays short by that packet. The
+ * stall lasts until the recovery interrupts the writer (recoverRbw ->
+ * stopWriter), as it did in the post-mortem; the writer then fails in
+ * FileChannel.position with ClosedByInterruptException and the packet never
+ * reaches its disk. The last DataNode leaves by the post-mortem's timeout.
+ * The client runs on an address of its own (127.0.0.2, as a client host that
+ * is no DataNode), so the NameNode orders the recovery pipeline the same way
+ * every time and the stock client copies from the middle DataNode.
  */
 public class TestPipelineTransferSource {
   private static final int DATANODES = 5;
-  private static final int WRITTEN = 8192;
-  /** Bytes a replica claims as acked beyond what it has on disk. */
-  private static final int LOST = 65536;
+  /** Not a multiple of the 512-byte chunk: the next packet starts mid-chunk. */
+  private static final int WRITTEN = 8000;
+  /** The packet the middle DataNode acks but never writes: less than a packet. */
+  private static final int LOST = 1000;
   private static final int MORE = 4096;
+  private static final int SOCKET_TIMEOUT_MS = 4000;
+  private static final String CLIENT_ADDRESS = "127.0.0.2";
 
   private MiniDFSCluster cluster;
 
@@ -68,6 +82,7 @@ public class TestPipelineTransferSource {
     conf.setInt("dfs.replication", 3);
     conf.setBoolean("dfs.client.block.write.replace-datanode-on-failure.enable", true);
     conf.set("dfs.client.block.write.replace-datanode-on-failure.policy", "ALWAYS");
+    conf.setInt("dfs.client.socket-timeout", SOCKET_TIMEOUT_MS);
     cluster = new MiniDFSCluster.Builder(conf).numDataNodes(DATANODES).build();
     cluster.waitActive();
   }
@@ -79,11 +94,31 @@ public class TestPipelineTransferSource {
     }
   }
 
+  /** Sockets of a client on a host that runs no DataNode. */
+  public static class OtherClientHost extends StandardSocketFactory {
+    @Override
+    public Socket createSocket() throws IOException {
+      Socket socket = super.createSocket();
+      socket.bind(new InetSocketAddress(CLIENT_ADDRESS, 0));
+      return socket;
+    }
+  }
+
   @Test(timeout = 240000)
-  public void writeSurvivesAFailureWhenAnUpstreamReplicaLostAckedBytes() throws Exception {
-    FileSystem fs = cluster.getFileSystem();
-    Path file = new Path("/hpatch/pipeline-transfer-source");
-    byte[] data = new byte[WRITTEN + MORE];
+  public void writeSurvivesAFailureWhenTheMiddleReplicaLostAckedBytes() throws Exception {
+    Configuration clientConf = new Configuration(cluster.getConfiguration(0));
+    clientConf.set("hadoop.rpc.socket.factory.class.default", OtherClientHost.class.getName());
+    FileSystem fs = FileSystem.newInstance(cluster.getURI(0), clientConf);
+    try {
+      writeWithShortReplica(fs, 1);
+    } finally {
+      fs.close();
+    }
+  }
+
+  private void writeWithShortReplica(FileSystem fs, final int shortIndex) throws Exception {
+    Path file = new Path("/hpatch/pipeline-transfer-source-" + shortIndex);
+    byte[] data = new byte[WRITTEN + LOST + MORE];
     for (int i = 0; i < data.length; i++) {
       data[i] = (byte) (i * 31 + 7);
     }
@@ -100,29 +135,50 @@ public class TestPipelineTransferSource {
     assertTrue("setup: the file has no block: " + blocks,
         blocks != null && blocks.locatedBlockCount() == 1);
     ExtendedBlock block = blocks.get(0).getBlock();
-
-    // The two upstream DataNodes: acked bytes beyond what they have on disk.
-    for (int i = 0; i < 2; i++) {
-      ReplicaInPipelineInterface replica = replicaOn(pipeline[i], block);
-      assertEquals("setup: acked bytes of " + replica, WRITTEN, replica.getBytesAcked());
-      // an upstream DataNode may finish its own write to disk after the ack
-      long diskDeadline = System.currentTimeMillis() + 60000;
-      while (replica.getBytesOnDisk() < WRITTEN) {
-        assertTrue("setup: bytes on disk of " + replica + " never reached " + WRITTEN,
-            System.currentTimeMillis() < diskDeadline);
-        Thread.sleep(50);
-      }
-      assertEquals("setup: bytes on disk of " + replica, WRITTEN, replica.getBytesOnDisk());
-      replica.setBytesAcked(WRITTEN + LOST);
+    for (DatanodeInfo dn : pipeline) {
+      waitOnDisk(replicaOn(dn, block), WRITTEN);
     }
 
-    // The last DataNode leaves the pipeline but stays up with its replica.
+    // The short DataNode's writer stalls at the start of its next disk write.
+    final ReplicaInPipelineInterface shortReplica = replicaOn(pipeline[shortIndex], block);
+    final Thread writer = writerOf(shortReplica);
+    assertNotNull("setup: no writer thread for the block on " + pipeline[shortIndex], writer);
+    final Object checksumFile = checksumStreamOf(shortReplica);
+    final CountDownLatch stalled = new CountDownLatch(1);
+    final AtomicBoolean interrupted = new AtomicBoolean();
+    Thread disk = new Thread("hpatch-stalled-disk") {
+      @Override
+      public void run() {
+        synchronized (checksumFile) {
+          stalled.countDown();
+          long until = System.currentTimeMillis() + 180000;
+          while (writer.isAlive() && !writer.isInterrupted()
+              && System.currentTimeMillis() < until) {
+            try {
+              Thread.sleep(10);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+          interrupted.set(writer.isInterrupted());
+        }
+      }
+    };
+    disk.setDaemon(true);
+    disk.start();
+    stalled.await();
+
     DatanodeInfo last = pipeline[2];
-    Thread receiver = writerOf(replicaOn(last, block));
-    assertNotNull("setup: no receiver thread for the block on " + last, receiver);
-    receiver.interrupt();
-    receiver.join(60000);
-    assertFalse("setup: the receiver thread on " + last + " did not stop", receiver.isAlive());
+    out.write(data, WRITTEN, LOST);
+    out.hflush();
+    assertEquals("setup: acked bytes of " + shortReplica, WRITTEN + LOST,
+        shortReplica.getBytesAcked());
+    assertEquals("setup: bytes on disk of " + shortReplica, WRITTEN,
+        shortReplica.getBytesOnDisk());
+    ReplicaInPipelineInterface lastReplica = replicaOn(last, block);
+    waitOnDisk(lastReplica, WRITTEN + LOST);
+
+    // The last DataNode times out waiting for the stalled one and leaves.
     long deadline = System.currentTimeMillis() + 120000;
     while (Arrays.asList(dfsOut.getPipeline()).contains(last)) {
       assertTrue("setup: the client never took " + last + " out of the pipeline",
@@ -130,13 +186,20 @@ public class TestPipelineTransferSource {
       Thread.sleep(50);
     }
 
+    IOException failure = null;
     try {
-      out.write(data, WRITTEN, MORE);
+      out.write(data, WRITTEN + LOST, MORE);
       out.close();
     } catch (IOException e) {
+      failure = e;
+    }
+    disk.join(180000);
+    assertTrue("setup: the recovery never interrupted the stalled writer on "
+        + pipeline[shortIndex], interrupted.get());
+    if (failure != null) {
       fail("the write could not complete after " + last + " left the pipeline: pipeline "
           + "recovery copied the replica from a DataNode that acked bytes it does not have "
-          + "on disk and ran out of DataNodes: " + e);
+          + "on disk and ran out of DataNodes: " + failure);
     }
 
     byte[] back = new byte[data.length];
@@ -148,6 +211,51 @@ public class TestPipelineTransferSource {
     }
     assertEquals("file length", data.length, fs.getFileStatus(file).getLen());
     assertArrayEquals("file content", data, back);
+  }
+
+  private static void waitOnDisk(ReplicaInPipelineInterface replica, long length)
+      throws InterruptedException {
+    // a DataNode may finish its own write to disk after the ack
+    long deadline = System.currentTimeMillis() + 60000;
+    while (replica.getBytesOnDisk() < length) {
+      assertTrue("setup: bytes on disk of " + replica + " never reached " + length,
+          System.currentTimeMillis() < deadline);
+      Thread.sleep(20);
+    }
+  }
+
+  /**
+   * The checksum file stream the DataNode writes the replica's checksums to,
+   * found through the block's PacketResponder (an inner class of its
+   * BlockReceiver).
+   */
+  private static Object checksumStreamOf(Object replica) throws Exception {
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (!(t instanceof Daemon)) {
+        continue;
+      }
+      Runnable r = ((Daemon) t).getRunnable();
+      if (r == null || !r.getClass().getName().endsWith("BlockReceiver$PacketResponder")) {
+        continue;
+      }
+      Field outer = r.getClass().getDeclaredField("this$0");
+      outer.setAccessible(true);
+      Object receiver = outer.get(r);
+      Field info = receiver.getClass().getDeclaredField("replicaInfo");
+      info.setAccessible(true);
+      if (info.get(receiver) != replica) {
+        continue;
+      }
+      Field streams = receiver.getClass().getDeclaredField("streams");
+      streams.setAccessible(true);
+      Object s = streams.get(receiver);
+      Object checksumOut = s.getClass().getMethod("getChecksumOut").invoke(s);
+      assertTrue("setup: the checksum stream is not a file: " + checksumOut,
+          checksumOut instanceof FileOutputStream);
+      return checksumOut;
+    }
+    fail("setup: no PacketResponder for " + replica);
+    return null;
   }
 
   @SuppressWarnings("deprecation")
