@@ -38,6 +38,17 @@ FIX_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "detect": (dict, True),
     "reproducer": (dict, True),
     "signatures": (list, False),
+    "imported": (dict, False),
+}
+# [imported]: an entry `hpatch import` wrote from upstream commits. Its fields were
+# derived by machine, not written from a post-mortem: `review` says what a person
+# should check, `fields` which fields to check.
+IMPORTED_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "imported": (bool, True),
+    "commits": (list, True),
+    "reverted": (list, False),
+    "fields": (list, True),
+    "review": (str, True),
 }
 DETECT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "paths": (list, True),
@@ -50,6 +61,7 @@ VARIANT_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "patch": (str, True),
     "made_for": (str, False),
     "refreshed": (dict, False),
+    "imported": (dict, False),
 }
 
 
@@ -60,6 +72,7 @@ class Variant:
     patch: Path
     made_for: str = ""
     refreshed: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    imported: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def digest(self) -> str:
         return hashlib.sha256(self.patch.read_bytes()).hexdigest()[:12]
@@ -109,6 +122,21 @@ class Fix:
     seed: str = ""
     upstream_alternative: tuple[str, ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
+    imported: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+
+    @property
+    def reproducer_missing(self) -> str:
+        """Why the entry has no reproducer yet ("" when it has one)."""
+        return str(self.reproducer.get("missing", ""))
+
+    def reproducer_methods(self, release: Release) -> list[str]:
+        """The test methods to run (empty: every test of the class)."""
+        methods = list(self.reproducer.get("methods", []))
+        for entry in self.reproducer.get("ranges", []):
+            if ReleaseRange.parse(entry["releases"]).contains(release):
+                methods = list(entry.get("methods", methods))
+                break
+        return [str(m) for m in methods]
 
     def reproducer_for(self, release: Release) -> tuple[str, Path]:
         """(JUnit class, sources dir) of the reproducer for this release.
@@ -272,6 +300,8 @@ def load_fix(directory: Path) -> Fix:
     )
     _check_reproducer(data["reproducer"], str(meta_path))
     _check_signatures(data.get("signatures", []), str(meta_path))
+    if "imported" in data:
+        check_schema(data["imported"], IMPORTED_SCHEMA, f"{meta_path} [imported]")
     return Fix(
         id=fix_id,
         directory=directory,
@@ -291,6 +321,7 @@ def load_fix(directory: Path) -> Fix:
         seed=data.get("seed", ""),
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
+        imported=data.get("imported", {}),
     )
 
 
@@ -305,16 +336,24 @@ def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str]
         raise CatalogError(f"{where}: bad regular expression: {exc}") from exc
 
 
+# An upstream test as reproducer: `class` is the upstream test class, `methods` the
+# ones its fix added or changed (only those run), `upstream` the test files the
+# sources dir holds as they are at each variant's release. `missing` says why an
+# entry has no reproducer yet (verify is then inconclusive, never a pass).
 REPRODUCER_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "class": (str, True),
     "sources": (str, False),
     "ranges": (list, False),
     "needs_native": (bool, False),
+    "methods": (list, False),
+    "upstream": (list, False),
+    "missing": (str, False),
 }
 REPRODUCER_RANGE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "releases": ((str, list), True),
     "sources": (str, True),
     "class": (str, False),
+    "methods": (list, False),
 }
 
 
@@ -355,11 +394,21 @@ def _check_signatures(entries: list[Any], where: str) -> None:
 
 def _check_reproducer(data: dict[str, Any], where: str) -> None:
     check_schema(data, REPRODUCER_SCHEMA, f"{where} [reproducer]")
+    _check_methods(data.get("methods", []), f"{where} [reproducer]")
+    if not data["class"] and not data.get("missing"):
+        raise CatalogError(f"{where} [reproducer]: `class` is empty; name the test class, or "
+                           "say in `missing` why there is none yet")
     for number, entry in enumerate(data.get("ranges", []), 1):
         if not isinstance(entry, dict):
             raise CatalogError(f"{where} [reproducer] range #{number} must be a table")
         check_schema(entry, REPRODUCER_RANGE_SCHEMA, f"{where} [reproducer] range #{number}")
+        _check_methods(entry.get("methods", []), f"{where} [reproducer] range #{number}")
         ReleaseRange.parse(entry["releases"])
+
+
+def _check_methods(methods: list[Any], where: str) -> None:
+    if not all(isinstance(m, str) and re.fullmatch(r"[A-Za-z_$][\w$]*", m) for m in methods):
+        raise CatalogError(f"{where}: `methods` must be a list of Java method names")
 
 
 def load_variants(directory: Path) -> tuple[Variant, ...]:
@@ -379,6 +428,7 @@ def load_variants(directory: Path) -> tuple[Variant, ...]:
             patch=directory / entry["patch"],
             made_for=entry.get("made_for", ""),
             refreshed=entry.get("refreshed", {}),
+            imported=entry.get("imported", {}),
         ))
     return tuple(variants)
 
@@ -394,17 +444,26 @@ def write_variants(directory: Path, variants: list[Variant]) -> None:
         lines.append(f"patch = {_toml_str(variant.patch.relative_to(directory).as_posix())}")
         if variant.made_for:
             lines.append(f"made_for = {_toml_str(variant.made_for)}")
-        if variant.refreshed:
-            lines.append("")
-            lines.append("[variant.refreshed]")
-            for key, value in variant.refreshed.items():
-                lines.append(f"{key} = {_toml_value(value)}")
+        for table, values in (("refreshed", variant.refreshed),
+                              ("imported", variant.imported)):
+            if values:
+                lines.append("")
+                lines.append(f"[variant.{table}]")
+                lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
         lines.append("")
     (directory / "variants.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
 def _toml_str(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # Basic strings: escape what TOML does not allow raw (imported text has newlines).
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
+
+
+def toml_value(value: Any) -> str:
+    """value as TOML (strings, numbers, booleans, lists, inline tables)."""
+    return _toml_value(value)
 
 
 def _toml_value(value: Any) -> str:
