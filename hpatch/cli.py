@@ -369,6 +369,32 @@ def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything:
     sys.exit(cache_prune(max_gib=max_gib, older_than_days=older_than, everything=everything))
 
 
+@cli.command("import")
+@click.argument("fix")
+@click.option("--upstream", "upstream_dir", type=click.Path(path_type=Path), required=True,
+              help="A clone of Apache Hadoop with its branches and release tags.")
+@click.option("--releases", default=None, help="Comma-separated releases to carry it to.")
+@click.option("--repo", "repos", multiple=True, type=click.Path(path_type=Path),
+              help="A checkout whose release to carry it to (repeatable).")
+@click.option("--catalog", "team_catalog", type=click.Path(path_type=Path), default=None,
+              help="The team's catalog to write into (required; never the bundled one).")
+@click.option("--force", is_flag=True, help="Replace an entry (its curated text is kept).")
+@click.option("--list", "list_only", is_flag=True,
+              help="Show the upstream commits and whether each release takes the fix.")
+@click.option("--dry-run", is_flag=True, help="Also show the entry it would write.")
+@pass_ctx
+def import_cmd(ctx: Context, fix: str, upstream_dir: Path, releases: str | None,
+               repos: tuple[Path, ...], team_catalog: Path | None, force: bool,
+               list_only: bool, dry_run: bool) -> None:
+    """Write an upstream fix (its commits, its test as reproducer) into a team catalog."""
+    from hpatch.commands.import_fix import import_fix
+    if team_catalog is None and not (list_only or dry_run):
+        raise UsageError("give --catalog DIR: the team's catalog to write into")
+    sys.exit(import_fix(fix, upstream_dir=upstream_dir, releases=releases, repos=repos,
+                        catalog_root=(team_catalog or ctx.catalog_root).absolute(),
+                        force=force, list_only=list_only, dry_run=dry_run))
+
+
 @cli.command("lint")
 @pass_ctx
 def lint_cmd(ctx: Context) -> None:
