@@ -41,6 +41,11 @@ class Context:
     def catalog(self) -> catalog_mod.Catalog:
         return catalog_mod.load(self.catalog_root)
 
+    @property
+    def catalog_given(self) -> bool:
+        """--catalog or HPATCH_CATALOG named one (not the bundled default)."""
+        return self._catalog_dir is not None
+
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -376,23 +381,21 @@ def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything:
 @click.option("--releases", default=None, help="Comma-separated releases to carry it to.")
 @click.option("--repo", "repos", multiple=True, type=click.Path(path_type=Path),
               help="A checkout whose release to carry it to (repeatable).")
-@click.option("--catalog", "team_catalog", type=click.Path(path_type=Path), default=None,
-              help="The team's catalog to write into (required; never the bundled one).")
 @click.option("--force", is_flag=True, help="Replace an entry (its curated text is kept).")
 @click.option("--list", "list_only", is_flag=True,
               help="Show the upstream commits and whether each release takes the fix.")
 @click.option("--dry-run", is_flag=True, help="Also show the entry it would write.")
 @pass_ctx
 def import_cmd(ctx: Context, fix: str, upstream_dir: Path, releases: str | None,
-               repos: tuple[Path, ...], team_catalog: Path | None, force: bool,
-               list_only: bool, dry_run: bool) -> None:
-    """Write an upstream fix (its commits, its test as reproducer) into a team catalog."""
+               repos: tuple[Path, ...], force: bool, list_only: bool, dry_run: bool) -> None:
+    """Write an upstream fix (its commits, its test as reproducer) into the team's
+    catalog (--catalog DIR; never the bundled one)."""
     from hpatch.commands.import_fix import import_fix
-    if team_catalog is None and not (list_only or dry_run):
+    if not ctx.catalog_given and not (list_only or dry_run):
         raise UsageError("give --catalog DIR: the team's catalog to write into")
     sys.exit(import_fix(fix, upstream_dir=upstream_dir, releases=releases, repos=repos,
-                        catalog_root=(team_catalog or ctx.catalog_root).absolute(),
-                        force=force, list_only=list_only, dry_run=dry_run))
+                        catalog_root=ctx.catalog_root, force=force, list_only=list_only,
+                        dry_run=dry_run))
 
 
 @cli.command("lint")
@@ -403,10 +406,29 @@ def lint_cmd(ctx: Context) -> None:
     sys.exit(lint(ctx.catalog_root))
 
 
+def _catalog_first(args: list[str]) -> list[str]:
+    """`--catalog DIR` belongs to the group; take it after the command too
+    (`hpatch verify FIX --catalog TEAMDIR`), where people put it."""
+    rest: list[str] = []
+    front: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--":
+            rest += [arg, *items]
+            break
+        if arg == "--catalog":
+            front += [arg, next(items, "")]
+        elif arg.startswith("--catalog="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+    return front + rest
+
+
 def main() -> None:
     try:
         interrupt.arm()  # a Ctrl-C that came while importing is raised here
-        cli.main(standalone_mode=False)
+        cli.main(args=_catalog_first(sys.argv[1:]), standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -9,6 +9,7 @@ tags are `release-X` and `rel/release-X`; RC tags are not releases.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -44,6 +45,13 @@ class Commit:
     paths: list[str]
     first_release: Release | None = None
     releases: list[Release] = field(default_factory=list)
+    change_key: str = ""   # the lines it adds and removes, whatever their position
+
+    @property
+    def topic(self) -> str:
+        """The subject without cherry-pick trailers: one change keeps it on every branch."""
+        text = _PICKED.sub("", self.entry.subject)
+        return re.sub(r"\s+", " ", text).strip().rstrip(".").lower()
 
     @property
     def sha(self) -> str:
@@ -108,6 +116,11 @@ class History:
 
 
 def _same_change(commit: Commit, group: list[Commit]) -> bool:
+    """A cherry-pick of a member (or of what a member was picked from), the same lines
+    changed, or the same subject (reverts are gone by now, so a subject seen twice is
+    a backport whose trailer was dropped)."""
+    if any(c.change_key == commit.change_key or c.topic == commit.topic for c in group):
+        return True
     shas = {c.sha for c in group}
     picked = {p for c in group for p in c.picked_from}
     return any(s.startswith(p) or p.startswith(s) for p in commit.picked_from for s in shas) \
@@ -179,7 +192,16 @@ def find(upstream: Checkout, fix_id: str) -> History:
                           "there is no fix to carry")
     for commit in code:
         _place_in_releases(upstream, commit)
+        commit.change_key = change_key(
+            git_ops.commit_diff_paths(upstream, commit.sha, commit.code_paths))
     return History(wanted, code, reverted, notes)
+
+
+def change_key(diff: str) -> str:
+    """What a diff changes, without line numbers, context or blob ids (like patch-id)."""
+    kept = [ln.rstrip() for ln in diff.splitlines()
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    return hashlib.sha256("\n".join(kept).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _without_reverts(entries: list[LogEntry]) -> tuple[list[LogEntry], list[tuple[str, str]]]:
