@@ -62,6 +62,8 @@ mkdir -p src/stock src/patched
 compile stock classes/stock "$(side_cp stock)" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
 compile patched classes/patched "$(side_cp patched)" src/patched || { echo "hpatch-progress: patched does not compile"; exit 0; }
 compile repro classes/repro "$(side_cp stock)" src/repro "$HARNESS/runner" || { echo "hpatch-progress: reproducer does not compile"; exit 0; }
+# Resources beside the reproducer's sources (an upstream test's hdfs-site.xml) go on its classpath.
+( cd src/repro && find . -type f ! -name '*.java' -exec cp --parents {} ../../classes/repro/ \; )
 
 run() {  # side, n
   local side="$1" n="$2"

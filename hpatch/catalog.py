@@ -129,6 +129,11 @@ class Fix:
         """Why the entry has no reproducer yet ("" when it has one)."""
         return str(self.reproducer.get("missing", ""))
 
+    @property
+    def reproducer_test_jars(self) -> list[str]:
+        """Hadoop modules whose -tests jar the reproducer compiles and runs against."""
+        return [str(m) for m in self.reproducer.get("test_jars", [])]
+
     def reproducer_methods(self, release: Release) -> list[str]:
         """The test methods to run (empty: every test of the class)."""
         methods = list(self.reproducer.get("methods", []))
@@ -338,7 +343,8 @@ def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str]
 
 # An upstream test as reproducer: `class` is the upstream test class, `methods` the
 # ones its fix added or changed (only those run), `upstream` the test files the
-# sources dir holds as they are at each variant's release. `missing` says why an
+# sources dir holds as they are at each variant's release (with the module's test
+# configuration files), `test_jars` the modules whose -tests jar it needs. `missing` says why an
 # entry has no reproducer yet (verify is then inconclusive, never a pass).
 REPRODUCER_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "class": (str, True),
@@ -348,6 +354,7 @@ REPRODUCER_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "methods": (list, False),
     "upstream": (list, False),
     "missing": (str, False),
+    "test_jars": (list, False),
 }
 REPRODUCER_RANGE_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "releases": ((str, list), True),

@@ -50,6 +50,7 @@ class Port:
     conflict: list[str] = field(default_factory=list)
     tests: dict[str, str] = field(default_factory=dict)   # repo path -> text after the fix
     tests_before: dict[str, str | None] = field(default_factory=dict)  # ... and before it
+    resources: dict[str, str] = field(default_factory=dict)  # name -> the module's test config
     notes: list[str] = field(default_factory=list)
     patch: str = ""
 
@@ -133,6 +134,7 @@ def _port(source: Checkout, history: History, target: Target,
         tree = carried
     port.tree = tree
     port.tests = _test_files(source, port)
+    port.resources = _test_config(source, port)
     if not port.commits or not _production_changed(source, tag, tree, port.commits):
         port.conflict.append(f"{target.release} already has the change: nothing to carry")
         port.tree = None
@@ -215,6 +217,37 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
             port.tests_before.setdefault(path, source.read_blob(f"{commit.sha}^", path))
         files.update({p: t for p in paths if (t := source.read_blob(commit.sha, p)) is not None})
     return files
+
+
+_CONFIG = re.compile(r"^(?:[\w-]+-site\.xml|log4j\.properties)$")
+
+
+def _test_config(source: Checkout, port: Port) -> dict[str, str]:
+    """The test modules' configuration at the release (hdfs-site.xml lowers the minimum
+    block size MiniDFSCluster tests use): tests find it on their classpath."""
+    found: dict[str, str] = {}
+    for module in sorted({_module(p) for p in port.tests}):
+        prefix = f"{module}/src/test/resources/"
+        for path in source.tree_entries(source.tree_of(port.tag), prefix):
+            name = path[len(prefix):]
+            if "/" not in name and _CONFIG.match(name) and name not in found:
+                text = source.read_blob(port.tag, path)
+                if text is not None:
+                    found[name] = text
+    return found
+
+
+def _module(path: str) -> str:
+    return path.split("/src/test/", 1)[0]
+
+
+def _test_jars(paths: list[str]) -> list[str]:
+    """The -tests jars of the test files' modules (their test utilities), and YARN's
+    common one that every YARN module's tests use (MockApps, InlineDispatcher)."""
+    jars = {_module(p).rsplit("/", 1)[-1] for p in paths if "/src/test/" in p}
+    if any(j.startswith("hadoop-yarn-") for j in jars):
+        jars.add("hadoop-yarn-common")
+    return sorted(jars)
 
 
 def _variant_patch(source: Checkout, history: History, port: Port) -> str:
@@ -357,6 +390,9 @@ def _write_reproducer(entry: Path, port: Port) -> ReproSet:
             names = testmethods.changed_tests(before, text)
             class_name = relative[:-len(".java")].replace("/", ".")
             candidates.append((len(names), class_name, names))
+    for name, text in port.resources.items():
+        (entry / sources / name).parent.mkdir(parents=True, exist_ok=True)
+        (entry / sources / name).write_text(text, encoding="utf-8", errors="surrogateescape")
     candidates.sort(key=lambda c: -c[0])
     if not candidates or not candidates[0][0]:
         return ReproSet(port.release, sources, "", [], sorted(port.tests), [])
@@ -532,7 +568,8 @@ def _reproducer_toml(sets: list[ReproSet], ranges: dict[str, ReleaseRange]) -> l
         return ["[reproducer]", 'class = ""', f"missing = {_q(why + '; write one')}"]
     lines = ["[reproducer]", f"class = {_q(main.test_class)}", f"sources = {_q(main.sources)}",
              f"methods = {catalog_mod.toml_value(main.methods)}",
-             f"upstream = {catalog_mod.toml_value(main.upstream_paths)}"]
+             f"upstream = {catalog_mod.toml_value(main.upstream_paths)}",
+             f"test_jars = {catalog_mod.toml_value(_test_jars(main.upstream_paths))}"]
     for repro in sets:
         if not repro.test_class:
             continue  # that release's tests change no method: the default set serves
