@@ -639,6 +639,20 @@ def apply_to_tree(checkout: Checkout, tree: str, patch_text: str) -> TreeApply:
         os.unlink(name)
 
 
+def already_in_tree(checkout: Checkout, tree: str, patch_text: str) -> bool:
+    """Whether tree already holds patch_text's change (it reverse-applies exactly)."""
+    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(patch_text)
+        with checkout.private_index(tree) as env:
+            code, _, _ = checkout.git_status("apply", "--cached", "--check", "--reverse",
+                                             "--whitespace=nowarn", name, env=env)
+        return code == 0
+    finally:
+        os.unlink(name)
+
+
 def _offsets(verbose: str) -> tuple[str, ...]:
     """`file hunk #N: offset +K` for each hunk `git apply -v` placed away from its line."""
     found = []

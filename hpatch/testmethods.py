@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from hpatch import javasrc
 
-_DECL = re.compile(r"\b(?P<name>[A-Za-z_$][\w$]*)\s*\([^;{}]*?\)\s*(?:throws\s+[\w$.,\s]+)?\{")
+# name(params) [throws ...] {  -- params hold no braces, and parentheses one deep at most
+# (an annotation's arguments), so that `@Test(timeout = 1)` is never taken for a header.
+_DECL = re.compile(r"(?<![@\w$.])(?P<name>[A-Za-z_$][\w$]*)\s*"
+                   r"\((?:[^;{}()]|\([^;{}()]*\))*\)\s*(?:throws\s+[\w$.,\s]+)?\{")
 _NOT_METHODS = {"if", "for", "while", "switch", "catch", "synchronized", "return", "new",
                 "try", "do", "else", "super", "this"}
 
@@ -114,11 +117,18 @@ def changed_lines(before: str | None, after: str) -> set[int]:
     return lines
 
 
+_SHIFTABLE = re.compile(r"^\s*(?:[{}]|\}\)?;|@[\w.]+(?:\([^()]*\))?)?\s*$")
+
+
 def changed_tests(before: str | None, after: str) -> list[str]:
     """The test methods of after that the change from before added or modified, in file
     order; a modified helper brings in the test methods that call it."""
     found = methods(after)
-    lines = changed_lines(before, after)
+    text = after.splitlines()
+    # A method inserted next to another often diffs as starting at the other's closing
+    # brace or its `@Test`: braces, blanks and annotations alone say nothing about which
+    # method changed.
+    lines = {n for n in changed_lines(before, after) if not _SHIFTABLE.match(text[n - 1])}
     touched = [m for m in found if any(m.first_line <= n <= m.last_line for n in lines)]
     tests = [m.name for m in touched if m.is_test]
     helpers = {m.name for m in touched if not m.is_test}

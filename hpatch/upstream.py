@@ -51,6 +51,9 @@ class Commit:
     def topic(self) -> str:
         """The subject without cherry-pick trailers: one change keeps it on every branch."""
         text = _PICKED.sub("", self.entry.subject)
+        # Branches credit the author differently: "Contributed by X." / "(X via Y)" / "(X)".
+        text = re.sub(r"\s*\(?\s*Contributed by .*$", "", text, flags=re.IGNORECASE)
+        text = re.sub(r"\s*\([^()]*\)\s*\.?\s*$", "", text)
         return re.sub(r"\s+", " ", text).strip().rstrip(".").lower()
 
     @property
@@ -160,8 +163,7 @@ def find(upstream: Checkout, fix_id: str) -> History:
     that name nothing to carry."""
     wanted = fix_id.strip().upper()
     pattern = f"(^|[^A-Za-z0-9-]){re.escape(wanted)}([^0-9]|$)"
-    entries = [e for e in git_ops.grep_history(upstream, pattern)
-               if re.search(pattern, e.subject, re.IGNORECASE)]
+    entries = [e for e in git_ops.grep_history(upstream, pattern) if _names(e.subject, wanted)]
     if not entries:
         raise HpatchError(f"{wanted}: no commit in {upstream.root} names it in its subject")
     notes: list[str] = []
@@ -195,6 +197,16 @@ def find(upstream: Checkout, fix_id: str) -> History:
         commit.change_key = change_key(
             git_ops.commit_diff_paths(upstream, commit.sha, commit.code_paths))
     return History(wanted, code, reverted, notes)
+
+
+_JIRA = re.compile(r"\b[A-Z][A-Z0-9]+-\d+\b")
+
+
+def _names(subject: str, wanted: str) -> bool:
+    """The subject is about wanted: it is the first JIRA id there (`HDFS-7936. ... for
+    conflicts from HDFS-6945` is HDFS-7936's commit, not HDFS-6945's)."""
+    first = _JIRA.search(subject.upper())
+    return first is not None and first.group(0) == wanted
 
 
 def change_key(diff: str) -> str:

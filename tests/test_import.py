@@ -46,7 +46,7 @@ public class TestStringUtilsImported {
 }
 """
 NEW_METHOD = """
-  @Test
+  @Test(timeout = 60000)
   public void testArrayToStringNull() {
     assertEquals("", ImportTestSupport.orNpe(null));
   }

@@ -148,6 +148,12 @@ def _port(source: Checkout, history: History, target: Target,
 def _carry_change(source: Checkout, group: list[Commit], tree: str, port: Port) -> str | None:
     """tree with one change (the commit of group nearest the release that goes on)."""
     first_failure = ""
+    nearest = group[0]
+    if nearest.production_paths and git_ops.already_in_tree(source, tree, git_ops.commit_diff_paths(
+            source, nearest.sha, nearest.production_paths)):
+        # Another branch's form of a change already carried, or the release has it.
+        port.notes.append(f"{nearest.short}: its change is already there, skipped")
+        return tree
     for commit in group:
         if not commit.production_paths:
             port.notes.append(f"{commit.short} changes tests only: its tests are taken")
