@@ -63,17 +63,36 @@ def for_file(path: str, before: str | None, after: str | None) -> Probes:
     added: list[str] = []
     removed: list[str] = []
     insertions: list[tuple[int, int]] = []
+    replaced: list[tuple[int, int]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new,
                                                        autojunk=False).get_opcodes():
         removed.extend(old[i1:i2])
         added.extend(new[j1:j2])
         if tag == "insert":
             insertions.append((i1, j2 - j1))
+        elif tag != "equal":
+            replaced.append((i1, i2))
     fixed = _pick(added, new_code, old_code)
     bug = _pick(removed, old_code, new_code)
     if not bug:
+        bug = _in_context(old, replaced, old_code, new_code)
+    if not bug:
         bug = _adjacent(old, insertions, old_code, new_code)
     return Probes(bug, fixed)
+
+
+def _in_context(old: list[str], replaced: list[tuple[int, int]], old_code: str,
+                new_code: str) -> list[str]:
+    """Removed lines that occur elsewhere too (`Resources.min(...,`): with the code
+    lines just around them, they are the bug's alone."""
+    for start, end in replaced:
+        above = next((ln for ln in reversed(old[:start]) if ln), "")
+        below = next((ln for ln in old[end:] if ln), "")
+        lines = [ln for ln in [above, *old[start:end], below] if ln]
+        pattern = r"\s*".join(line_pattern(ln) for ln in lines)
+        if len(lines) > 1 and _telling(pattern, old_code, new_code):
+            return [pattern]
+    return []
 
 
 def _pick(lines: list[str], yes: str, no: str) -> list[str]:
