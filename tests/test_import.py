@@ -304,6 +304,13 @@ def test_a_commit_without_a_test_says_so(upstream: Path, tmp_path: Path) -> None
     meta = tomllib.loads((team / "HADOOP-90007" / "fix.toml").read_text())
     assert "carries no test" in meta["reproducer"]["missing"]
     assert run_hpatch("--catalog", str(team), "lint").code == 0
+    # nothing to run is never a pass (no JVM is needed to say so)
+    result = run_hpatch("verify", "HADOOP-90007", "--version", "2.4.1", "--no-docker",
+                        "--catalog", str(team), "--json",
+                        env={"HPATCH_RUNS": str(tmp_path / "runs")})
+    cell = json.loads(result.out)["results"][0]
+    assert cell["verdict"] == "inconclusive" and "carries no test" in cell["reason"]
+    assert result.code == 1
 
 
 @pytest.mark.docker
