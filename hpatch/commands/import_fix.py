@@ -67,7 +67,8 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
     fix_id = fix_id.strip().upper()
     if not catalog_mod.ID_PATTERN.match(fix_id):
         raise UsageError(f"{fix_id!r} is not a JIRA id like HDFS-9220")
-    _refuse_bundled(catalog_root)
+    if not (list_only or dry_run):  # only writing needs the team's catalog
+        _refuse_bundled(catalog_root)
     existing = catalog_root / fix_id
     if (existing / "fix.toml").is_file() and not (force or list_only or dry_run):
         raise UsageError(f"{fix_id} is already in {catalog_root}; give --force to import it "
@@ -83,7 +84,7 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
     if list_only or dry_run:
         if dry_run and any(p.ok for p in ports):
             _show_files(fix_id, catalog_root, ports, history, source)
-        return 0 if ports and all(p.ok for p in ports) else 1
+        return 0 if all(p.ok for p in ports) else 1
     if not targets:
         raise UsageError("name the releases to carry it to: --releases 2.6.0,2.7.1 or --repo DIR")
     good = [p for p in ports if p.ok]
