@@ -442,8 +442,10 @@ def load_variants(directory: Path) -> tuple[Variant, ...]:
 
 def write_variants(directory: Path, variants: list[Variant]) -> None:
     """Rewrite variants.toml (it is data: refresh adds to it, a reviewer reads it)."""
-    lines = ["# Which patch carries this fix to which releases. `hpatch refresh` adds",
-             "# entries here; each refreshed one records the offsets and fuzz it took.", ""]
+    lines = ["# Which patch carries this fix to which releases. `hpatch refresh` and",
+             "# `hpatch import` write entries here; each says how its patch was made",
+             "# ([variant.refreshed]: offsets and fuzz; [variant.imported]: which upstream",
+             "# commits went onto which tag, cleanly, with offsets or by a 3-way merge).", ""]
     for variant in variants:
         lines.append("[[variant]]")
         lines.append(f"name = {_toml_str(variant.name)}")

@@ -162,7 +162,7 @@ def test_list_shows_commits_and_how_each_release_takes_it(upstream: Path,
                                                           tmp_path: Path) -> None:
     team = tmp_path / "team"
     code, out, _ = _import(upstream, team, FIX, "--list",
-                           "--releases", "2.2.0,2.3.0,2.4.0,2.4.1")
+                           "--releases", "2.2.0,2.3.0,2.4.0,2.4.1,2.4.2")
     assert code == 1  # 2.3.0 conflicts
     rows = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln[:1].isdigit()}
     assert rows["2.2.0"][2] == "3way"
@@ -170,6 +170,7 @@ def test_list_shows_commits_and_how_each_release_takes_it(upstream: Path,
         rows["2.3.0"])
     assert rows["2.4.0"][2] == "offsets"
     assert rows["2.4.1"][2] == "clean"
+    assert rows["2.4.2"][1:3] == ["-", "fixed-upstream"]  # the release with the backport
     trunk = git(upstream, "rev-parse", "trunk~4")  # the fix on trunk
     backport = git(upstream, "rev-parse", "rel/release-2.4.2")
     assert f"{backport[:11]}  2.4.2" in out and f"{trunk[:11]}  2.5.0" in out

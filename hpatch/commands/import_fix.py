@@ -62,8 +62,8 @@ class Port:
 def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
                repos: tuple[Path, ...], catalog_root: Path, force: bool, list_only: bool,
                dry_run: bool) -> int:
-    """Write catalog_root/FIX from upstream's commits; 0 when written (or, with --list or
-    --dry-run, when every release takes it)."""
+    """Write catalog_root/FIX from upstream's commits (with --list or --dry-run, only
+    show them); 0 when every release named takes the fix, 1 when some do not."""
     fix_id = fix_id.strip().upper()
     if not catalog_mod.ID_PATTERN.match(fix_id):
         raise UsageError(f"{fix_id!r} is not a JIRA id like HDFS-9220")
@@ -138,7 +138,7 @@ def _port(source: Checkout, history: History, target: Target,
     port.resources = _test_config(source, port)
     if not port.commits or not _production_changed(source, tag, tree, port.commits):
         port.conflict.append(f"{target.release} already has the change: nothing to carry")
-        port.tree = None
+        port.method, port.tree = "fixed-upstream", None
         return port
     port.patch = _variant_patch(source, history, port)
     if target.repo is not None:
@@ -300,7 +300,8 @@ def _show(history: History, ports: list[Port]) -> None:
             detail = "; ".join(port.offsets[:3]) or "-"
             rows.append((str(port.release), used, port.method, detail))
         else:
-            rows.append((str(port.release), used, "conflict", "; ".join(port.conflict[:2])))
+            rows.append((str(port.release), used, port.method or "conflict",
+                         "; ".join(port.conflict[:2])))
     output.table(rows, ["release", "commits", "applies", "detail"])
 
 
