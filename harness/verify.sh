@@ -8,6 +8,7 @@
 #                          (empty for a side built whole from its tree)
 #   src/repro              the reproducer's sources; RUNNER: the harness runner
 #   test-class.txt         the JUnit class to run
+#   test-methods.txt       (optional) only these of its methods, comma-separated
 # NATIVE (optional): a directory holding libhadoop.so for this release
 # Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt
 set -uo pipefail
@@ -20,6 +21,8 @@ CP="$(cat classpath.txt)"
 side_cp() { if [ -f "$WORK/classpath-$1.txt" ]; then cat "$WORK/classpath-$1.txt"; else echo "$CP"; fi; }
 side_native() { if [ -f "$WORK/native-$1.txt" ]; then cat "$WORK/native-$1.txt"; else echo "$NATIVE"; fi; }
 TEST_CLASS="$(cat test-class.txt)"
+TEST_METHODS=""
+if [ -f test-methods.txt ]; then TEST_METHODS="$(cat test-methods.txt)"; fi
 "$JAVA" -version > jvm.txt 2>&1
 echo "JAVA_HOME=$JAVA_HOME" >> jvm.txt
 # Hadoop 2.x and its test libraries reflect into the JDK; from JDK 9 on that
@@ -59,6 +62,8 @@ mkdir -p src/stock src/patched
 compile stock classes/stock "$(side_cp stock)" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
 compile patched classes/patched "$(side_cp patched)" src/patched || { echo "hpatch-progress: patched does not compile"; exit 0; }
 compile repro classes/repro "$(side_cp stock)" src/repro "$HARNESS/runner" || { echo "hpatch-progress: reproducer does not compile"; exit 0; }
+# Resources beside the reproducer's sources (an upstream test's hdfs-site.xml) go on its classpath.
+( cd src/repro && find . -type f ! -name '*.java' -exec cp --parents {} ../../classes/repro/ \; )
 
 run() {  # side, n
   local side="$1" n="$2"
@@ -71,7 +76,7 @@ run() {  # side, n
   ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${opts[@]}" \
       -Dtest.build.data="$data" -Djava.io.tmpdir="$data" -Dhadoop.log.dir="$data" \
       -cp "$WORK/classes/$side:$WORK/classes/repro:$cp" \
-      org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" ) > "$side-$n.log" 2>&1
+      org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" "$TEST_METHODS" ) > "$side-$n.log" 2>&1
   echo $? > "status-$side-$n.txt"
 }
 for n in $(seq 1 "$REPEAT"); do

@@ -52,6 +52,17 @@ FIX_SCHEMA: Schema = {
     "detect": (dict, True),
     "reproducer": (dict, True),
     "signatures": (ListOf(dict), False),
+    "imported": (dict, False),
+}
+# [imported]: an entry `hpatch import` wrote from upstream commits. Its fields were
+# derived by machine, not written from a post-mortem: `review` says what a person
+# should check, `fields` which fields to check.
+IMPORTED_SCHEMA: Schema = {
+    "imported": (bool, True),
+    "commits": (STRINGS, True),
+    "reverted": (STRINGS, False),
+    "fields": (STRINGS, True),
+    "review": (str, True),
 }
 DETECT_SCHEMA: Schema = {
     "paths": (STRINGS, True),
@@ -64,6 +75,7 @@ VARIANT_SCHEMA: Schema = {
     "patch": (str, True),
     "made_for": (str, False),
     "refreshed": (dict, False),
+    "imported": (dict, False),
 }
 
 
@@ -74,6 +86,7 @@ class Variant:
     patch: Path
     made_for: str = ""
     refreshed: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    imported: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def digest(self) -> str:
         return hashlib.sha256(self.patch.read_bytes()).hexdigest()[:12]
@@ -122,6 +135,26 @@ class Fix:
     aliases: tuple[str, ...] = ()
     upstream_alternative: tuple[str, ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
+    imported: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+
+    @property
+    def reproducer_missing(self) -> str:
+        """Why the entry has no reproducer yet ("" when it has one)."""
+        return str(self.reproducer.get("missing", ""))
+
+    @property
+    def reproducer_test_jars(self) -> list[str]:
+        """Hadoop modules whose -tests jar the reproducer compiles and runs against."""
+        return [str(m) for m in self.reproducer.get("test_jars", [])]
+
+    def reproducer_methods(self, release: Release) -> list[str]:
+        """The test methods to run (empty: every test of the class)."""
+        methods = list(self.reproducer.get("methods", []))
+        for entry in self.reproducer.get("ranges", []):
+            if ReleaseRange.parse(entry["releases"]).contains(release):
+                methods = list(entry.get("methods", methods))
+                break
+        return [str(m) for m in methods]
 
     def reproducer_for(self, release: Release) -> tuple[str, Path]:
         """(JUnit class, sources dir) of the reproducer for this release.
@@ -316,6 +349,8 @@ def load_fix(directory: Path) -> Fix:
     )
     _check_reproducer(data["reproducer"], str(meta_path))
     _check_signatures(data.get("signatures", []), str(meta_path))
+    if "imported" in data:
+        check_schema(data["imported"], IMPORTED_SCHEMA, f"{meta_path} [imported]")
     return Fix(
         id=fix_id,
         directory=directory,
@@ -334,6 +369,7 @@ def load_fix(directory: Path) -> Fix:
         aliases=tuple(data.get("aliases", ())),
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
+        imported=data.get("imported", {}),
     )
 
 
@@ -365,16 +401,26 @@ def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str]
         raise CatalogError(f"{where}: bad regular expression: {exc}") from exc
 
 
+# An upstream test as reproducer: `class` is the upstream test class, `methods` the
+# ones its fix added or changed (only those run), `upstream` the test files the
+# sources dir holds as they are at each variant's release (with the module's test
+# configuration files), `test_jars` the modules whose -tests jar it needs. `missing`
+# says why an entry has no reproducer yet (verify is then inconclusive, never a pass).
 REPRODUCER_SCHEMA: Schema = {
     "class": (str, True),
     "sources": (str, False),
     "ranges": (list, False),
     "needs_native": (bool, False),
+    "methods": (list, False),
+    "upstream": (list, False),
+    "missing": (str, False),
+    "test_jars": (list, False),
 }
 REPRODUCER_RANGE_SCHEMA: Schema = {
     "releases": ((str, STRINGS), True),
     "sources": (str, True),
     "class": (str, False),
+    "methods": (list, False),
 }
 
 
@@ -415,11 +461,21 @@ def _check_signatures(entries: list[Any], where: str) -> None:
 
 def _check_reproducer(data: dict[str, Any], where: str) -> None:
     check_schema(data, REPRODUCER_SCHEMA, f"{where} [reproducer]")
+    _check_methods(data.get("methods", []), f"{where} [reproducer]")
+    if not data["class"] and not data.get("missing"):
+        raise CatalogError(f"{where} [reproducer]: `class` is empty; name the test class, or "
+                           "say in `missing` why there is none yet")
     for number, entry in enumerate(data.get("ranges", []), 1):
         if not isinstance(entry, dict):
             raise CatalogError(f"{where} [reproducer] range #{number} must be a table")
         check_schema(entry, REPRODUCER_RANGE_SCHEMA, f"{where} [reproducer] range #{number}")
+        _check_methods(entry.get("methods", []), f"{where} [reproducer] range #{number}")
         ReleaseRange.parse(entry["releases"])
+
+
+def _check_methods(methods: list[Any], where: str) -> None:
+    if not all(isinstance(m, str) and re.fullmatch(r"[A-Za-z_$][\w$]*", m) for m in methods):
+        raise CatalogError(f"{where}: `methods` must be a list of Java method names")
 
 
 def load_variants(directory: Path) -> tuple[Variant, ...]:
@@ -439,6 +495,7 @@ def load_variants(directory: Path) -> tuple[Variant, ...]:
             patch=directory / entry["patch"],
             made_for=entry.get("made_for", ""),
             refreshed=entry.get("refreshed", {}),
+            imported=entry.get("imported", {}),
         ))
     return tuple(variants)
 
@@ -458,8 +515,11 @@ def write_variants(directory: Path, variants: list[Variant]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-_VARIANTS_HEADER = ("# Which patch carries this fix to which releases. `hpatch refresh` adds\n"
-                    "# entries here; each refreshed one records the offsets and fuzz it took.\n")
+_VARIANTS_HEADER = (
+    "# Which patch carries this fix to which releases. `hpatch refresh` and\n"
+    "# `hpatch import` write entries here; each says how its patch was made\n"
+    "# ([variant.refreshed]: offsets and fuzz; [variant.imported]: which upstream\n"
+    "# commits went onto which tag, cleanly, with offsets or by a 3-way merge).\n")
 _NAME_LINE = re.compile(r'^name\s*=\s*"((?:[^"\\]|\\.)*)"\s*(#.*)?$')
 
 
@@ -528,14 +588,23 @@ def _render_variant(variant: Variant, directory: Path) -> list[str]:
              f"patch = {_toml_str(variant.patch.relative_to(directory).as_posix())}"]
     if variant.made_for:
         lines.append(f"made_for = {_toml_str(variant.made_for)}")
-    if variant.refreshed:
-        lines += ["", "[variant.refreshed]"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in variant.refreshed.items()]
+    for table, values in (("refreshed", variant.refreshed), ("imported", variant.imported)):
+        if values:
+            lines += ["", f"[variant.{table}]"]
+            lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
     return lines
 
 
 def _toml_str(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # Basic strings: escape what TOML does not allow raw (imported text has newlines).
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
+
+
+def toml_value(value: Any) -> str:
+    """value as TOML (strings, numbers, booleans, lists, inline tables)."""
+    return _toml_value(value)
 
 
 def _toml_value(value: Any) -> str:

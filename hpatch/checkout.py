@@ -575,3 +575,123 @@ def _clean_stderr(text: object) -> str:
     if value.startswith("stderr: "):
         value = value[len("stderr: "):]
     return value.strip("'\n ")
+
+
+# -- upstream history: what `hpatch import` reads from a clone of Hadoop ----------
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit as `hpatch import` sees it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author: Author
+    subject: str
+    body: str
+    committed: int
+
+
+def grep_history(checkout: Checkout, pattern: str) -> list[LogEntry]:
+    """Every commit on any ref whose message matches pattern (extended regex), oldest first."""
+    out = checkout.git("log", "--all", "-E", f"--grep={pattern}",
+                       "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%s%x1f%B%x1e",
+                       strip=False)
+    found = []
+    for record in out.split("\x1e"):
+        parts = record.strip("\n").split("\x1f")
+        if len(parts) != 8:
+            continue
+        sha, parents, name, email, date, stamp, subject, body = parts
+        found.append(LogEntry(sha, tuple(parents.split()), Author(name, email, date),
+                              subject, body, int(stamp)))
+    found.sort(key=lambda e: e.committed)
+    return found
+
+
+def tags_containing(checkout: Checkout, sha: str, patterns: Sequence[str]) -> list[str]:
+    """The tags (matching patterns) whose history holds sha."""
+    out = checkout.git("tag", "--contains", sha, "--list", *patterns)
+    return [t for t in out.splitlines() if t]
+
+
+def list_tags(checkout: Checkout, patterns: Sequence[str]) -> list[str]:
+    return [t for t in checkout.git("tag", "--list", *patterns).splitlines() if t]
+
+
+def commit_diff_paths(checkout: Checkout, sha: str, paths: Sequence[str]) -> str:
+    """sha's change to these paths against its first parent, with full blob ids so that
+    `git apply --3way` can find the preimage."""
+    return checkout.git("diff", "--full-index", "--binary", f"{sha}^", sha, "--", *paths,
+                        strip=False)
+
+
+def tree_diff_paths(checkout: Checkout, old: str, new: str, paths: Sequence[str]) -> str:
+    return checkout.git("diff", "--full-index", "--binary", old, new, "--", *paths, strip=False)
+
+
+@dataclass(frozen=True)
+class TreeApply:
+    """How a patch went onto a tree: `clean`, `offsets` or `3way`, or `conflict`."""
+
+    method: str
+    tree: str | None
+    offsets: tuple[str, ...] = ()
+    detail: str = ""
+
+
+_HUNK_OFFSET = re.compile(r"^Hunk #(\d+) succeeded at (\d+) \(offset (-?\d+) lines?\)", re.M)
+_CHECKING = re.compile(r"^Checking patch (\S+)\.\.\.$", re.M)
+
+
+def apply_to_tree(checkout: Checkout, tree: str, patch_text: str) -> TreeApply:
+    """patch_text applied onto tree on a private index: exactly (offsets allowed, never
+    fuzz), else by a 3-way merge with the patch's preimage blobs; never the user's index."""
+    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(patch_text)
+        with checkout.private_index(tree) as env:
+            code, _, err = checkout.git_status("apply", "--cached", "-v", "--whitespace=nowarn",
+                                               name, env=env)
+            if code == 0:
+                offsets = _offsets(err)
+                return TreeApply("offsets" if offsets else "clean",
+                                 checkout.git("write-tree", env=env), offsets)
+        with checkout.private_index(tree) as env:
+            code, _, err = checkout.git_status("apply", "--cached", "--3way",
+                                               "--whitespace=nowarn", name, env=env)
+            if code == 0:
+                return TreeApply("3way", checkout.git("write-tree", env=env))
+            return TreeApply("conflict", None, detail=_clean_stderr(err))
+    finally:
+        os.unlink(name)
+
+
+def already_in_tree(checkout: Checkout, tree: str, patch_text: str) -> bool:
+    """Whether tree already holds patch_text's change (it reverse-applies exactly)."""
+    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(patch_text)
+        with checkout.private_index(tree) as env:
+            code, _, _ = checkout.git_status("apply", "--cached", "--check", "--reverse",
+                                             "--whitespace=nowarn", name, env=env)
+        return code == 0
+    finally:
+        os.unlink(name)
+
+
+def _offsets(verbose: str) -> tuple[str, ...]:
+    """`file hunk #N: offset +K` for each hunk `git apply -v` placed away from its line."""
+    found = []
+    current = ""
+    for line in verbose.splitlines():
+        checking = _CHECKING.match(line)
+        if checking:
+            current = checking.group(1)
+        hunk = _HUNK_OFFSET.match(line)
+        if hunk:
+            found.append(f"{current.rsplit('/', 1)[-1]} hunk #{hunk.group(1)}: "
+                         f"offset {int(hunk.group(3)):+d}")
+    return tuple(found)

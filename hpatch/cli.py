@@ -133,6 +133,11 @@ class Context:
         from hpatch import catalog as catalog_mod
         return catalog_mod.load(self.catalog_root)
 
+    @property
+    def catalog_given(self) -> bool:
+        """--catalog or HPATCH_CATALOG named one (not the bundled default)."""
+        return self._catalog_dir is not None
+
 
 _pass_context = click.make_pass_decorator(Context)
 
@@ -471,6 +476,30 @@ def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything:
     """Remove the builds unused longest, and what interrupted builds left."""
     from hpatch.commands.cache import cache_prune
     sys.exit(cache_prune(max_gib=max_gib, older_than_days=older_than, everything=everything))
+
+
+@cli.command("import")
+@click.argument("fix")
+@click.option("--upstream", "upstream_dir", type=click.Path(path_type=Path), required=True,
+              help="A clone of Apache Hadoop with its branches and release tags.")
+@click.option("--releases", default=None, help="Comma-separated releases to carry it to.")
+@click.option("--repo", "repos", multiple=True, type=click.Path(path_type=Path),
+              help="A checkout whose release to carry it to (repeatable).")
+@click.option("--force", is_flag=True, help="Replace an entry (its curated text is kept).")
+@click.option("--list", "list_only", is_flag=True,
+              help="Show the upstream commits and whether each release takes the fix.")
+@click.option("--dry-run", is_flag=True, help="Also show the entry it would write.")
+@pass_ctx
+def import_cmd(ctx: Context, fix: str, upstream_dir: Path, releases: str | None,
+               repos: tuple[Path, ...], force: bool, list_only: bool, dry_run: bool) -> None:
+    """Write an upstream fix (its commits, its test as reproducer) into the team's
+    catalog (--catalog DIR; never the bundled one)."""
+    from hpatch.commands.import_fix import import_fix
+    if not ctx.catalog_given and not (list_only or dry_run):
+        raise UsageError("give --catalog DIR: the team's catalog to write into")
+    sys.exit(import_fix(fix, upstream_dir=upstream_dir, releases=releases, repos=repos,
+                        catalog_root=ctx.catalog_root, force=force, list_only=list_only,
+                        dry_run=dry_run))
 
 
 @cli.command("lint")

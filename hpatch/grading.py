@@ -131,6 +131,18 @@ def grade(stock: list[Outcome], patched: list[Outcome]) -> Grade:
 
 
 def compile_failure(side: str, log: str) -> Grade:
-    errors = [ln for ln in log.splitlines() if ": error:" in ln]
-    first_error = errors[0] if errors else (log.strip().splitlines() or ["(no output)"])[0]
-    return Grade(Verdict.ERROR, f"{side} does not compile: {first_error[-200:]}")
+    lines = log.splitlines()
+    at = next((i for i, ln in enumerate(lines) if ": error:" in ln), None)
+    first_error = lines[at] if at is not None else (log.strip().splitlines() or ["(no output)"])[0]
+    reason = f"{side} does not compile: {first_error[-200:]}"
+    symbol = _missing_symbol(lines[at + 1:at + 6]) if at is not None else ""
+    if symbol:
+        # An upstream test using API the release lacks: name what is missing.
+        reason += f" ({symbol})"
+    return Grade(Verdict.ERROR, reason)
+
+
+def _missing_symbol(following: list[str]) -> str:
+    """javac's `symbol: ...` (and `location: ...`) lines under a cannot-find-symbol error."""
+    found = [ln.strip() for ln in following if ln.strip().startswith(("symbol:", "location:"))]
+    return "; ".join(found[:2])

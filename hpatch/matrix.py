@@ -95,6 +95,7 @@ def input_key(assessment: Assessment, release: Release, checkout: Checkout, runt
             digest.update((checkout.read_blob("HEAD", path) or "").encode("utf-8", "replace"))
     test_class, repro = fix.reproducer_for(release)
     digest.update(test_class.encode())
+    digest.update(",".join(fix.reproducer_methods(release)).encode())
     for folder in (repro, harness_dir() / "runner"):
         for file in sorted(folder.rglob("*")):
             if file.is_file():

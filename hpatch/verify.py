@@ -128,6 +128,9 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                       base=str(spec.base.release if spec.base else spec.release),
                       base_from=spec.base.source if spec.base else "")
     try:
+        if fix.reproducer_missing:
+            # Nothing to run is never a pass: the entry waits for a reproducer.
+            raise _NoReproducer(f"no reproducer yet: {fix.reproducer_missing}")
         prepared = builder.prepare(checkout, spec.release, spec.assessment, spec.work, say)
         base.provenance = {"stock": prepared.provenance,
                            "patched": prepared.provenance_patched or prepared.provenance}
@@ -138,6 +141,9 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         shutil.copytree(repro_sources, spec.work / "src" / "repro")
         _write_sides(spec.work, prepared)
         (spec.work / "test-class.txt").write_text(test_class)
+        methods = fix.reproducer_methods(spec.release)
+        if methods:
+            (spec.work / "test-methods.txt").write_text(",".join(methods))
         harness = harness_dir()
         argv = ["bash", str(harness / "verify.sh"), str(spec.work), str(harness),
                 str(spec.repeat), str(int(spec.timeout))]
@@ -180,6 +186,8 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             spec.work / "jvm.txt").is_file() else ""
         peak = _read(spec.work / "peak-memory-bytes.txt").strip()
         base.peak_mib = round(int(peak) / 2**20, 1) if peak.isdigit() else 0.0
+    except _NoReproducer as exc:
+        base.verdict, base.reason = Verdict.INCONCLUSIVE, str(exc)
     except BuildError as exc:
         base.reason, base.error_kind = str(exc), "build"
     except InfraError as exc:
@@ -191,6 +199,10 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
     (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
     say(f"{base.verdict.value} ({base.seconds:.0f} s)")
     return base
+
+
+class _NoReproducer(Exception):
+    """The entry has no reproducer yet (an imported fix whose commit carries no test)."""
 
 
 def _write_sides(work: Path, prepared: builders.Prepared) -> None:

@@ -64,3 +64,21 @@ def test_verdicts() -> None:
     assert grade([stock_fail, ok, stock_fail], [ok, ok, ok]).verdict is Verdict.NOT_REPRODUCED
     assert grade([stock_fail] * 3, [ok, stock_fail, ok]).verdict is Verdict.NOT_FIXED
     assert grade([], []).verdict is Verdict.ERROR
+
+
+def test_compile_error_names_the_missing_symbol() -> None:
+    """An upstream test using API the release lacks: an error, naming what is missing
+    (javac's own lines, as a 2.7.1 run of YARN-3857's test printed them)."""
+    from hpatch.grading import compile_failure
+    javac = ("src/repro/org/apache/hadoop/yarn/server/resourcemanager/rmapp/attempt/"
+             "TestRMAppAttemptTransitions.java:1405: error: cannot find symbol\n"
+             "        clientToAMTokenManager.hasMasterKey(attemptId));\n"
+             "                              ^\n"
+             "  symbol:   method hasMasterKey(ApplicationAttemptId)\n"
+             "  location: variable clientToAMTokenManager of type ClientToAMTokenSecretManager\n"
+             "1 error\n")
+    result = compile_failure("the reproducer", javac)
+    assert result.verdict is Verdict.ERROR
+    assert "cannot find symbol" in result.reason
+    assert "symbol:   method hasMasterKey(ApplicationAttemptId)" in result.reason
+    assert "location: variable clientToAMTokenManager" in result.reason

@@ -40,7 +40,8 @@ class CheckoutBuilder:
                 work: Path, progress: Progress) -> Prepared:
         touched = write_sides(checkout, assessment, work)
         tree = stock_tree(checkout, assessment)
-        published = release_classpath(self.options.base.release, progress)
+        published = release_classpath(self.options.base.release, progress,
+                                      assessment.fix.reproducer_test_jars)
         reactor = forks.read_reactor(checkout, tree)
         hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
         checks = forks.compare_modules(checkout, tree, reactor, self.options.base,

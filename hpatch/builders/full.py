@@ -29,7 +29,8 @@ class FullBuilder:
                 work: Path, progress: Progress) -> Prepared:
         stock = stock_tree(checkout, assessment)
         patched = patched_tree(checkout, assessment, stock)
-        published = release_classpath(self.options.base.release, progress)
+        published = release_classpath(self.options.base.release, progress,
+                                      assessment.fix.reproducer_test_jars)
         image = _image(progress, self.options)
         sides = {}
         for side, tree in (("stock", stock), ("patched", patched)):

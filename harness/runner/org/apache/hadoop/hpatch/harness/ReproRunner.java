@@ -1,11 +1,15 @@
 package org.apache.hadoop.hpatch.harness;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import org.junit.runner.Description;
 import org.junit.runner.JUnitCore;
 import org.junit.runner.Request;
+import org.junit.runner.manipulation.Filter;
 import org.junit.runner.notification.Failure;
 import org.junit.runner.notification.RunListener;
 
@@ -13,6 +17,10 @@ import org.junit.runner.notification.RunListener;
  * Runs one reproducer class and prints, between markers, one line per test:
  * its status and, for a failure, the exception's class, message and top frames.
  * hpatch grades from these lines alone, so a run can be re-graded from its log.
+ *
+ * <p>A second argument, a comma-separated list of method names, runs only those
+ * methods: an upstream test class holds many tests, and only the ones its fix
+ * added or changed are known to fail before the fix and pass after it.
  */
 public final class ReproRunner {
   private static final String BEGIN = "HPATCH-RESULT-BEGIN";
@@ -23,11 +31,15 @@ public final class ReproRunner {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 1) {
-      System.err.println("usage: ReproRunner <test class>");
+    if (args.length < 1 || args.length > 2) {
+      System.err.println("usage: ReproRunner <test class> [method,method...]");
       System.exit(2);
     }
     Class<?> test = Class.forName(args[0]);
+    Request request = Request.aClass(test);
+    if (args.length == 2 && !args[1].trim().isEmpty()) {
+      request = request.filterWith(methods(args[1].split(",")));
+    }
     final List<String> lines = new ArrayList<String>();
     JUnitCore core = new JUnitCore();
     core.addListener(new RunListener() {
@@ -70,7 +82,7 @@ public final class ReproRunner {
       }
     });
     long start = System.nanoTime();
-    org.junit.runner.Result result = core.run(Request.aClass(test));
+    org.junit.runner.Result result = core.run(request);
     long millis = (System.nanoTime() - start) / 1000000L;
     System.out.flush();
     System.err.flush();
@@ -85,6 +97,40 @@ public final class ReproRunner {
     System.out.print(out);
     System.out.flush();
     System.exit(result.wasSuccessful() ? 0 : 1);
+  }
+
+  /**
+   * Keeps the named methods (a parameterized test's "name[0]" counts as "name")
+   * and the suites holding them.
+   */
+  private static Filter methods(String[] names) {
+    final Set<String> wanted = new HashSet<String>();
+    for (String name : names) {
+      if (!name.trim().isEmpty()) {
+        wanted.add(name.trim());
+      }
+    }
+    return new Filter() {
+      @Override
+      public boolean shouldRun(Description d) {
+        String method = d.getMethodName();
+        if (method == null) {
+          for (Description child : d.getChildren()) {
+            if (shouldRun(child)) {
+              return true;
+            }
+          }
+          return false;
+        }
+        int bracket = method.indexOf('[');
+        return wanted.contains(bracket < 0 ? method : method.substring(0, bracket));
+      }
+
+      @Override
+      public String describe() {
+        return "methods " + Arrays.toString(wanted.toArray());
+      }
+    };
   }
 
   private static String describe(String test, String status, Throwable t) {

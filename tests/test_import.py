@@ -1,0 +1,340 @@
+"""hpatch import on a real git repository made from 2.4.1's sources, with
+upstream-style history made here: a fix and its JUnit test on a trunk-like
+branch, a backport with a `(cherry picked from commit ...)` trailer on a
+release branch with a tag, and releases where it applies cleanly, with
+offsets, by a 3-way merge, or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import tomllib
+from conftest import CATALOG, git, run_hpatch
+
+COMMON = "hadoop-common-project/hadoop-common"
+STRING_UTILS = f"{COMMON}/src/main/java/org/apache/hadoop/util/StringUtils.java"
+TEST_DIR = f"{COMMON}/src/test/java/org/apache/hadoop/util"
+TEST_FILE = f"{TEST_DIR}/TestStringUtilsImported.java"
+SUPPORT_FILE = f"{TEST_DIR}/ImportTestSupport.java"
+CHANGES = f"{COMMON}/CHANGES.txt"
+FIX = "HADOOP-90001"
+BUGGY = '    if (strs.length == 0) { return ""; }\n'
+FIXED = '    if (strs == null || strs.length == 0) { return ""; }\n'
+
+TEST_BEFORE = """package org.apache.hadoop.util;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import org.junit.Test;
+
+public class TestStringUtilsImported {
+  @Test
+  public void testJoinKeepsOrder() {
+    assertEquals("a,b", StringUtils.arrayToString(new String[] {"a", "b"}));
+  }
+
+  @Test
+  public void testUnrelatedBroken() {
+    // Fails everywhere: the fix did not touch it, so the reproducer must not run it.
+    assertTrue("unrelated and broken", false);
+  }
+}
+"""
+NEW_METHOD = """
+  @Test(timeout = 60000)
+  public void testArrayToStringNull() {
+    assertEquals("", ImportTestSupport.orNpe(null));
+  }
+}
+"""
+TEST_AFTER = TEST_BEFORE[:TEST_BEFORE.rindex("}")] + NEW_METHOD.lstrip("\n")
+SUPPORT = """package org.apache.hadoop.util;
+
+/** What arrayToString gives, with a NullPointerException as "NPE". */
+final class ImportTestSupport {
+  private ImportTestSupport() {
+  }
+
+  static String orNpe(String[] strs) {
+    try {
+      return StringUtils.arrayToString(strs);
+    } catch (NullPointerException e) {
+      return "NPE";
+    }
+  }
+}
+"""
+
+
+def _write(repo: Path, path: str, text: str) -> None:
+    target = repo / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+def _edit(repo: Path, path: str, old: str, new: str) -> None:
+    text = (repo / path).read_text(encoding="utf-8")
+    assert old in text, old
+    _write(repo, path, text.replace(old, new, 1))
+
+
+def _commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def _release_variant(repo: Path, tag: str, old: str, new: str) -> None:
+    """A release whose StringUtils differs from 2.4.1's by one edit."""
+    git(repo, "checkout", "-q", "-b", f"line-{tag}", "rel/release-2.4.1")
+    _edit(repo, STRING_UTILS, old, new)
+    _commit(repo, f"Release {tag}")
+    git(repo, "tag", f"rel/release-{tag}")
+
+
+@pytest.fixture(scope="module")
+def upstream(cached_release: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("upstream") / "hadoop"
+    result = run_hpatch("source", cached_release, str(repo))
+    assert result.code == 0, result.err
+    git(repo, "checkout", "-q", "-b", "trunk")
+    _write(repo, CHANGES, "Hadoop Change Log\n\n")
+    _write(repo, TEST_FILE, TEST_BEFORE)
+    tests = _commit(repo, "HADOOP-90000. Add StringUtils tests. Contributed by T.")
+    # Trunk has moved on: the fix's hunks sit lower there than in the releases.
+    _edit(repo, STRING_UTILS, "package org.apache.hadoop.util;\n",
+          "package org.apache.hadoop.util;\n" + "// trunk-only line\n" * 10)
+    _commit(repo, "HADOOP-90002. Document StringUtils.")
+    _edit(repo, STRING_UTILS, BUGGY, FIXED)
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    _edit(repo, CHANGES, "\n\n", "\n\n    HADOOP-90001. arrayToString fails on null.\n")
+    fix = _commit(repo, f"{FIX}. StringUtils.arrayToString fails on a null array. "
+                        "Contributed by T.")
+    _edit(repo, CHANGES, "Log\n", "Log (2.5)\n")
+    _commit(repo, "HADOOP-90003. Move entries in CHANGES.txt.")
+    _edit(repo, STRING_UTILS, "    sbuf.append(\",\");\n", "    sbuf.append(',');\n")
+    gone = _commit(repo, "HADOOP-90004. Use a char separator.")
+    git(repo, "revert", "--no-edit", gone)
+    git(repo, "checkout", "-q", "-b", "feature", "trunk")
+    _write(repo, f"{COMMON}/feature.txt", "feature\n")
+    _commit(repo, "Feature work")
+    git(repo, "checkout", "-q", "trunk")
+    git(repo, "merge", "-q", "--no-ff", "-m", "HADOOP-90006. Merge the feature branch.",
+        "feature")
+    git(repo, "tag", "rel/release-2.5.0")
+    # The release branch: the test file comes first, then the fix, both picked with -x.
+    git(repo, "checkout", "-q", "-b", "branch-2.4", "rel/release-2.4.1")
+    git(repo, "cherry-pick", "-x", tests)
+    git(repo, "cherry-pick", "-x", fix)
+    git(repo, "tag", "rel/release-2.4.2")
+    loop = '    for (int idx = 1; idx < strs.length; idx++) {\n'
+    _release_variant(repo, "2.2.0", loop, loop.replace("idx++", "++idx"))  # 3 lines below
+    _release_variant(repo, "2.3.0", BUGGY, BUGGY.replace("== 0", "< 1"))   # the line itself
+    _release_variant(repo, "2.4.0", "  /** The same as String.format(",
+                     "  public static int zero() {\n    return 0;\n  }\n\n"
+                     "  /** The same as String.format(")
+    git(repo, "checkout", "-q", "trunk")
+    return repo
+
+
+def _tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    if root.exists():
+        for path in sorted(root.rglob("*")):
+            digest.update(str(path.relative_to(root)).encode())
+            if path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _import(upstream: Path, team: Path, *args: str) -> tuple[int, str, str]:
+    result = run_hpatch("import", *args, "--upstream", str(upstream), "--catalog", str(team))
+    return result.code, result.out, result.err
+
+
+def test_list_shows_commits_and_how_each_release_takes_it(upstream: Path,
+                                                          tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    code, out, _ = _import(upstream, team, FIX, "--list",
+                           "--releases", "2.2.0,2.3.0,2.4.0,2.4.1,2.4.2")
+    assert code == 1  # 2.3.0 conflicts
+    rows = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln[:1].isdigit()}
+    assert rows["2.2.0"][2] == "3way"
+    assert rows["2.3.0"][2] == "conflict" and "StringUtils.java hunk #1" in " ".join(
+        rows["2.3.0"])
+    assert rows["2.4.0"][2] == "offsets"
+    assert rows["2.4.1"][2] == "clean"
+    assert rows["2.4.2"][1:3] == ["-", "fixed-upstream"]  # the release with the backport
+    trunk = git(upstream, "rev-parse", "trunk~4")  # the fix on trunk
+    backport = git(upstream, "rev-parse", "rel/release-2.4.2")
+    assert f"{backport[:11]}  2.4.2" in out and f"{trunk[:11]}  2.5.0" in out
+    assert trunk[:11] in out.split(backport[:11], 1)[1].splitlines()[0]  # picked from
+    # the backport on the 2.4 line is the one carried, not trunk's
+    assert rows["2.4.1"][1] == backport[:11]
+    assert not team.exists()
+
+
+def test_import_writes_a_reviewable_entry(upstream: Path, hadoop: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    code, _out, err = _import(upstream, team, FIX, "--releases", "2.2.0,2.3.0,2.4.0",
+                             "--repo", str(hadoop))
+    assert code == 1, err  # written, but 2.3.0 got no variant
+    entry = team / FIX
+    meta = tomllib.loads((entry / "fix.toml").read_text())
+    variants = tomllib.loads((entry / "variants.toml").read_text())["variant"]
+    how = {v["name"]: v["imported"]["method"] for v in variants}
+    assert how == {"2.2.0": "3way", "2.4.0": "offsets", "2.4.1": "clean"}
+    assert "2.3.0: no variant, conflict" in meta["imported"]["review"]
+    assert meta["title"] == "StringUtils.arrayToString fails on a null array"
+    assert meta["fixed_in"] == ["2.4.2", "2.5.0"]
+    assert meta["imported"]["imported"] is True and "symptom" in meta["imported"]["fields"]
+    for variant in variants:
+        patch = (entry / variant["patch"]).read_text()
+        assert STRING_UTILS in patch and "src/test/" not in patch and "CHANGES" not in patch
+    repro = meta["reproducer"]
+    assert repro["class"] == "org.apache.hadoop.util.TestStringUtilsImported"
+    assert repro["methods"] == ["testArrayToStringNull"]
+    sources = entry / repro["sources"] / "org/apache/hadoop/util"
+    assert (sources / "TestStringUtilsImported.java").read_text() == TEST_AFTER
+    assert (sources / "ImportTestSupport.java").read_text() == SUPPORT
+    # the probes tell 2.4.1 (bug) from the fix, on code
+    lint = run_hpatch("--catalog", str(team), "lint")
+    assert lint.code == 0, lint.out + lint.err
+    env = {"HPATCH_CATALOG": str(team)}
+    status = run_hpatch("status", "--repo", str(hadoop), "--json", env=env)
+    state = json.loads(status.out)["fixes"][0]
+    assert (state["state"], state["variant"]) == ("applicable", "2.4.1"), status.err
+    applied = run_hpatch("apply", FIX, "--repo", str(hadoop), env=env)
+    assert applied.code == 0, applied.err
+    assert FIXED in (hadoop / STRING_UTILS).read_text()
+    assert run_hpatch("notes", "--repo", str(hadoop), env=env).out.count(FIX) >= 1
+    fixed = run_hpatch("status", "--repo", str(hadoop), "--json", env=env)
+    assert json.loads(fixed.out)["fixes"][0]["state"] == "applied"
+
+
+def test_force_keeps_curated_text_and_refuses_without(upstream: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    assert _import(upstream, team, FIX, "--releases", "2.4.1")[0] == 0
+    meta_path = team / FIX / "fix.toml"
+    text = meta_path.read_text()
+    start = text.index("symptom = '''")
+    end = text.index("'''", start + 13) + 3
+    meta_path.write_text(text[:start] + "symptom = 'Written by the on-call engineer.'"
+                         + text[end:])
+    before = _tree_digest(team)
+    code, _, err = _import(upstream, team, FIX, "--releases", "2.4.1")
+    assert code == 2 and "already in" in err and "--force" in err
+    assert _tree_digest(team) == before
+    assert _import(upstream, team, FIX, "--releases", "2.4.0,2.4.1", "--force")[0] == 0
+    meta = tomllib.loads(meta_path.read_text())
+    assert meta["symptom"].strip() == "Written by the on-call engineer."
+    assert "symptom" not in meta["imported"]["fields"]
+    assert len(tomllib.loads((team / FIX / "variants.toml").read_text())["variant"]) == 2
+    assert not [p for p in team.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(("fix_id", "words"), [
+    ("HADOOP-99999", "no commit"),
+    ("HADOOP-90003", "only touch CHANGES.txt"),
+    ("HADOOP-90004", "reverted"),
+    ("HADOOP-90000", "only touch tests"),
+    ("HADOOP-90006", "merge commit"),
+])
+def test_bad_ids_are_one_line_errors(upstream: Path, tmp_path: Path, fix_id: str,
+                                     words: str) -> None:
+    team = tmp_path / "team"
+    _write(team, "README", "the team's catalog\n")
+    before = _tree_digest(team)
+    code, _, err = _import(upstream, team, fix_id, "--releases", "2.4.1")
+    lines = [ln for ln in err.splitlines() if ln.startswith("hpatch: error:")]
+    assert code != 0 and len(lines) == 1 and words in lines[0], err
+    assert "Traceback" not in err
+    assert _tree_digest(team) == before
+
+
+def test_bad_upstreams_and_catalogs(upstream: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    code, _, err = _import(plain, team, FIX, "--releases", "2.4.1")
+    assert code != 0 and "not a git repository" in err
+    untagged = tmp_path / "untagged"
+    untagged.mkdir()
+    git(untagged, "init", "-q")
+    _write(untagged, "README", "x\n")
+    _commit(untagged, "HADOOP-90001. Something.")
+    code, _, err = _import(untagged, team, FIX, "--releases", "2.4.1")
+    assert code != 0 and "no release tags" in err
+    code, _, err = _import(upstream, CATALOG, FIX, "--releases", "2.4.1")
+    assert code == 2 and "bundled catalog" in err
+    code, _, err = _import(upstream, team, FIX, "--releases", "2.3.0")
+    assert code == 4 and "conflicts on every release" in err
+    assert not team.exists()
+
+
+def test_revert_then_reapply_takes_the_final_state(upstream: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "history"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "again", "origin/branch-2.4")
+    git(repo, "revert", "--no-edit", "HEAD")
+    git(repo, "cherry-pick", "-x", "HEAD~1")
+    git(repo, "tag", "rel/release-2.4.3")
+    team = tmp_path / "team"
+    code, _out, err = _import(repo, team, FIX, "--releases", "2.4.1")
+    assert code == 0, err
+    assert "was reverted by" in err and "taking the final state" in err
+    meta = tomllib.loads((team / FIX / "fix.toml").read_text())
+    assert meta["imported"]["reverted"]
+
+
+def test_a_commit_without_a_test_says_so(upstream: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "history"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "nofix", "origin/branch-2.4")
+    _edit(repo, STRING_UTILS, "    sbuf.append(\",\");\n", "    sbuf.append(',');\n")
+    _commit(repo, "HADOOP-90007. Use a char separator. Contributed by T.")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90007", "--releases", "2.4.1")
+    assert code == 0, err
+    meta = tomllib.loads((team / "HADOOP-90007" / "fix.toml").read_text())
+    assert "carries no test" in meta["reproducer"]["missing"]
+    assert run_hpatch("--catalog", str(team), "lint").code == 0
+    # nothing to run is never a pass (no JVM is needed to say so)
+    result = run_hpatch("verify", "HADOOP-90007", "--version", "2.4.1", "--no-docker",
+                        "--catalog", str(team), "--json",
+                        env={"HPATCH_RUNS": str(tmp_path / "runs")})
+    cell = json.loads(result.out)["results"][0]
+    assert cell["verdict"] == "inconclusive" and "carries no test" in cell["reason"]
+    assert result.code == 1
+
+
+@pytest.mark.docker
+@pytest.mark.network
+@pytest.mark.slow
+def test_imported_fix_verifies_in_docker(upstream: Path, cached_release: str,
+                                         tmp_path: Path) -> None:
+    """Stock 2.4.1 fails the test the fix added, patched passes; the broken test the fix
+    did not touch is not run (else patched would fail too)."""
+    if run_hpatch("image", timeout=1800).code != 0:
+        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
+            pytest.fail("Docker is required here")
+        pytest.skip("no Docker engine")
+    team = tmp_path / "team"
+    assert _import(upstream, team, FIX, "--releases", "2.4.1")[0] == 0
+    runs = tmp_path / "runs"
+    result = run_hpatch("verify", FIX, "--version", cached_release, "--catalog", str(team),
+                        "--json", env={"HPATCH_RUNS": str(runs)}, timeout=1800)
+    cell = json.loads(result.out)["results"][0]
+    assert cell["verdict"] == "verified", cell
+    assert cell["stock"][0]["kind"] == "assertion"
+    assert cell["stock"][0]["test"] == "testArrayToStringNull"
+    assert "NPE" in cell["stock"][0]["summary"]
+    assert result.code == 0
+    log = (Path(cell["run_dir"]) / "patched-1.log").read_text()
+    assert "testUnrelatedBroken" not in log and "testArrayToStringNull\tstatus=passed" in log
