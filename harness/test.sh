@@ -12,7 +12,7 @@ if [ "${HPATCH_NO_DOCKER:-0}" != 1 ]; then
   export HPATCH_REQUIRE_DOCKER=1   # so the Docker tests fail, never skip, here
 fi
 set +e
-python3 -m pytest "$@"
+python3 -m pytest --durations=20 "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then
