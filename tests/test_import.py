@@ -15,6 +15,9 @@ import pytest
 import tomllib
 from conftest import CATALOG, git, run_hpatch
 
+# every test imports from a repository made of 2.4.1's release sources (through mvn)
+pytestmark = [pytest.mark.network]
+
 COMMON = "hadoop-common-project/hadoop-common"
 STRING_UTILS = f"{COMMON}/src/main/java/org/apache/hadoop/util/StringUtils.java"
 TEST_DIR = f"{COMMON}/src/test/java/org/apache/hadoop/util"

@@ -7,7 +7,7 @@ from hpatch import changes, output
 from hpatch.assess import Assessment, applied_commits, assess
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
-from hpatch.errors import GitLockError
+from hpatch.errors import GitLockError, HpatchError
 from hpatch.guard import Journal
 
 
@@ -17,8 +17,20 @@ def assess_all(checkout: Checkout, fixes: list[Fix]) -> list[Assessment]:
     return [assess(checkout, fix, release, applied) for fix in fixes]
 
 
+def _base(checkout: Checkout) -> dict[str, str]:
+    """The checkout's own version and the Apache release it derives from, as verify
+    takes them (status reads the code either way, so an unknown base only says so)."""
+    from hpatch import forks
+    try:
+        return forks.base_of(checkout).as_dict()
+    except HpatchError as exc:
+        version = checkout.pom_version()
+        return {"version": version, "base": "", "base_from": str(exc)}
+
+
 def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     release = checkout.hadoop_release()
+    base = _base(checkout)
     results = assess_all(checkout, fixes)
     branch = checkout.branch()
     pending = Journal.read(changes.state_dir(checkout))
@@ -26,7 +38,7 @@ def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     locks = checkout.git_locks(branch)
     if as_json:
         output.as_json({
-            "repo": str(checkout.root), "release": str(release), "branch": branch,
+            "repo": str(checkout.root), "release": str(release), **base, "branch": branch,
             "head": checkout.head(),
             "interrupted": pending.op + " " + pending.fix if pending else None,
             "in_progress": busy,
@@ -37,7 +49,11 @@ def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     where = f"branch {branch}" if branch else "detached HEAD"
     if busy:
         where += f", {busy} in progress"
-    output.line(f"Hadoop {release} at {checkout.root} ({where})")
+    shown = str(release)
+    if base["base"] != shown:
+        shown += (f" (Apache base {base['base']}, from {base['base_from']})" if base["base"]
+                  else f" ({base['base_from']})")
+    output.line(f"Hadoop {shown} at {checkout.root} ({where})")
     if pending:
         output.note(f"an interrupted `{pending.op} {pending.fix}` is pending; "
                     "`hpatch recover` (or the next apply/revert) finishes it")
