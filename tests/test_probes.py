@@ -197,20 +197,28 @@ HDFS_6364 = {
     "no-comments": Case("HDFS-6364", "2.4.1", BALANCER, (without_comments,), "conflict"),
 }
 
-# --- LOCAL-PIPELINE-SRC: the replica must not come from the new node's neighbour
+# --- LOCAL-PIPELINE-SRC: the replica must come from a DataNode that has what it acked
 
 NEIGHBOUR = "      final DatanodeInfo src = d == 0? nodes[1]: nodes[d - 1];\n"
+OURS = ("      noteBadDatanode(nodes[errorIndex]);\n"
+        "      final DatanodeInfo src = transferSources(original, nodes[d]).get(0);\n")
 LOCAL_PIPELINE_SRC = {
+    # HDFS-9106 still copies from the first DataNode after a silent failure:
+    # a bug form, which the 2.2 variant does not fit.
     "upstream": Case("LOCAL-PIPELINE-SRC", "2.4.1", HDFS_9812_FILE, (replace(
         NEIGHBOUR, "      final DatanodeInfo src = original[tried % original.length];\n"),),
-        "fixed-upstream"),
-    # HDFS-9106's rotation with another counter: the old probe said not-affected.
+        "conflict"),
     "alternative": Case("LOCAL-PIPELINE-SRC", "2.4.1", HDFS_9812_FILE, (replace(
         NEIGHBOUR, "      DatanodeInfo src = original[(attempt++) % original.length];\n"),),
-        "fixed-upstream"),
-    "comment": Case("LOCAL-PIPELINE-SRC", "2.4.1", HDFS_9812_FILE, (replace(NEIGHBOUR, (
-        "      // HDFS-9106: final DatanodeInfo src = original[tried % original.length];\n"
-        + NEIGHBOUR)),), "conflict"),
+        "conflict"),
+    # The cure carried by hand, without hpatch's commit.
+    "ours": Case("LOCAL-PIPELINE-SRC", "2.4.1", HDFS_9812_FILE, (replace(NEIGHBOUR, OURS),),
+                 "fixed-upstream"),
+    # The cure's call only in a comment, away from the variant's hunks.
+    "comment": Case("LOCAL-PIPELINE-SRC", "2.4.1", HDFS_9812_FILE, (replace(
+        "package org.apache.hadoop.hdfs;\n",
+        "package org.apache.hadoop.hdfs;\n// see noteBadDatanode(nodes[errorIndex]);\n"),),
+        "applicable"),
     "no-comments": Case("LOCAL-PIPELINE-SRC", "2.4.1", HDFS_9812_FILE, (without_comments,),
                         "conflict"),
 }

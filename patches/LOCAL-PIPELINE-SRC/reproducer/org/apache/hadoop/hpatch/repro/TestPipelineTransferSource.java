@@ -60,6 +60,14 @@ import org.junit.Test;
  * stopWriter), as it did in the post-mortem; the writer then fails in
  * FileChannel.position with ClosedByInterruptException and the packet never
  * reaches its disk. The last DataNode leaves by the post-mortem's timeout.
+ *
+ * In a second case the first DataNode dies instead, so the short DataNode
+ * is the first one of the recovery pipeline. Releases before 2.7.2 copy from
+ * the new DataNode's neighbour and fail the first case; from 2.7.2 on,
+ * HDFS-9106 copies from the first DataNode of the pipeline, again after every
+ * silent failure, and fails the second. A fix must survive both. (A short
+ * first DataNode of the original pipeline does not stay: its stalled writer
+ * stops answering the client, which takes that DataNode out itself.)
  * The client runs on an address of its own (127.0.0.2, as a client host that
  * is no DataNode), so the NameNode orders the recovery pipeline the same way
  * every time and the stock client copies from the middle DataNode.
@@ -73,6 +81,9 @@ public class TestPipelineTransferSource {
   private static final int MORE = 4096;
   private static final int SOCKET_TIMEOUT_MS = 4000;
   private static final String CLIENT_ADDRESS = "127.0.0.2";
+  /** Which DataNode of the pipeline leaves it. */
+  private static final int FIRST = 0;
+  private static final int LAST = 2;
 
   private MiniDFSCluster cluster;
 
@@ -104,20 +115,37 @@ public class TestPipelineTransferSource {
     }
   }
 
+  /** The post-mortem: the middle DataNode is short, the last one times out. */
   @Test(timeout = 240000)
   public void writeSurvivesAFailureWhenTheMiddleReplicaLostAckedBytes() throws Exception {
+    writeAsOtherHost(LAST);
+  }
+
+  /**
+   * The same short middle DataNode, but the first DataNode of the pipeline
+   * dies instead (a crash, a restart): the short DataNode is then the first
+   * one of the recovery pipeline.
+   */
+  @Test(timeout = 240000)
+  public void writeSurvivesAFailureWhenTheFirstDataNodeDiesAndTheNextLostAckedBytes()
+      throws Exception {
+    writeAsOtherHost(FIRST);
+  }
+
+  private void writeAsOtherHost(int leaving) throws Exception {
     Configuration clientConf = new Configuration(cluster.getConfiguration(0));
     clientConf.set("hadoop.rpc.socket.factory.class.default", OtherClientHost.class.getName());
     FileSystem fs = FileSystem.newInstance(cluster.getURI(0), clientConf);
     try {
-      writeWithShortReplica(fs, 1);
+      writeWithShortReplica(fs, leaving);
     } finally {
       fs.close();
     }
   }
 
-  private void writeWithShortReplica(FileSystem fs, final int shortIndex) throws Exception {
-    Path file = new Path("/hpatch/pipeline-transfer-source-" + shortIndex);
+  private void writeWithShortReplica(FileSystem fs, final int leaving) throws Exception {
+    final int shortIndex = 1;
+    Path file = new Path("/hpatch/pipeline-transfer-source-" + leaving);
     byte[] data = new byte[WRITTEN + LOST + MORE];
     for (int i = 0; i < data.length; i++) {
       data[i] = (byte) (i * 31 + 7);
@@ -146,13 +174,14 @@ public class TestPipelineTransferSource {
     final Object checksumFile = checksumStreamOf(shortReplica);
     final CountDownLatch stalled = new CountDownLatch(1);
     final AtomicBoolean interrupted = new AtomicBoolean();
+    final AtomicBoolean released = new AtomicBoolean();
     Thread disk = new Thread("hpatch-stalled-disk") {
       @Override
       public void run() {
         synchronized (checksumFile) {
           stalled.countDown();
           long until = System.currentTimeMillis() + 180000;
-          while (writer.isAlive() && !writer.isInterrupted()
+          while (writer.isAlive() && !writer.isInterrupted() && !released.get()
               && System.currentTimeMillis() < until) {
             try {
               Thread.sleep(10);
@@ -168,20 +197,39 @@ public class TestPipelineTransferSource {
     disk.start();
     stalled.await();
 
-    DatanodeInfo last = pipeline[2];
+    DatanodeInfo shortNode = pipeline[shortIndex];
     out.write(data, WRITTEN, LOST);
     out.hflush();
     assertEquals("setup: acked bytes of " + shortReplica, WRITTEN + LOST,
         shortReplica.getBytesAcked());
     assertEquals("setup: bytes on disk of " + shortReplica, WRITTEN,
         shortReplica.getBytesOnDisk());
-    ReplicaInPipelineInterface lastReplica = replicaOn(last, block);
+    ReplicaInPipelineInterface lastReplica = replicaOn(pipeline[2], block);
     waitOnDisk(lastReplica, WRITTEN + LOST);
 
-    // The last DataNode times out waiting for the stalled one and leaves.
+    DatanodeInfo left = pipeline[leaving];
+    if (leaving == FIRST) {
+      // The first DataNode dies; the client takes it out of the pipeline.
+      assertNotNull("setup: could not stop " + left, cluster.stopDataNode(left.getXferAddr()));
+    }
+    // Else the last DataNode times out waiting for the stalled one's next
+    // packet and leaves the pipeline, staying up with its replica.
+    // From 2.7.2 on (HDFS-9178) the client may take the stalled DataNode out
+    // itself: then the short replica leaves the pipeline, the state of the
+    // post-mortem does not arise, and the write must simply go on.
+    boolean shortLeft = false;
     long deadline = System.currentTimeMillis() + 120000;
-    while (Arrays.asList(dfsOut.getPipeline()).contains(last)) {
-      assertTrue("setup: the client never took " + last + " out of the pipeline",
+    while (true) {
+      java.util.List<DatanodeInfo> now = Arrays.asList(dfsOut.getPipeline());
+      if (!now.contains(left)) {
+        break;
+      }
+      if (!now.contains(shortNode)) {
+        shortLeft = true;
+        released.set(true);
+        break;
+      }
+      assertTrue("setup: the client never took " + left + " out of the pipeline",
           System.currentTimeMillis() < deadline);
       Thread.sleep(50);
     }
@@ -193,13 +241,15 @@ public class TestPipelineTransferSource {
     } catch (IOException e) {
       failure = e;
     }
+    released.set(true);
     disk.join(180000);
     assertTrue("setup: the recovery never interrupted the stalled writer on "
-        + pipeline[shortIndex], interrupted.get());
+        + pipeline[shortIndex], shortLeft || interrupted.get());
     if (failure != null) {
-      fail("the write could not complete after " + last + " left the pipeline: pipeline "
-          + "recovery copied the replica from a DataNode that acked bytes it does not have "
-          + "on disk and ran out of DataNodes: " + failure);
+      fail("the write could not complete after " + left + " left the pipeline "
+          + Arrays.asList(pipeline) + ": pipeline recovery copied the replica from a DataNode "
+          + "that acked bytes it does not have on disk (" + shortNode + ", the middle one) "
+          + "and ran out of DataNodes: " + failure);
     }
 
     byte[] back = new byte[data.length];
@@ -258,8 +308,7 @@ public class TestPipelineTransferSource {
     return null;
   }
 
-  @SuppressWarnings("deprecation")
-  private ReplicaInPipelineInterface replicaOn(DatanodeInfo info, ExtendedBlock block) {
+  private DataNode dataNodeOf(DatanodeInfo info) {
     DataNode dn = null;
     for (DataNode candidate : cluster.getDataNodes()) {
       if (candidate.getXferPort() == info.getXferPort()) {
@@ -267,6 +316,12 @@ public class TestPipelineTransferSource {
       }
     }
     assertNotNull("setup: no DataNode for " + info, dn);
+    return dn;
+  }
+
+  @SuppressWarnings("deprecation")
+  private ReplicaInPipelineInterface replicaOn(DatanodeInfo info, ExtendedBlock block) {
+    DataNode dn = dataNodeOf(info);
     // the DataNode's own replica object, not a copy
     Replica replica = DataNodeTestUtils.getFSDataset(dn).getReplica(block.getBlockPoolId(),
         block.getBlockId());
