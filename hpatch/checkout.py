@@ -36,6 +36,7 @@ _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
 _LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 # git status, IDEs and prompts take index.lock for a moment, again and again: wait this
 # long for it before giving up, so that a busy index delays a change but never breaks it.
+# HPATCH_GIT_LOCK_WAIT (seconds) sets it, e.g. longer on a slow shared filesystem.
 LOCK_WAIT = 10.0
 _DUBIOUS = "detected dubious ownership"
 # English messages whatever the user's locale, so errors read (and parse) alike.
@@ -363,10 +364,10 @@ class Checkout:
             candidates.append(common / "refs" / "heads" / f"{branch}.lock")
         return [p for p in candidates if p.exists()]
 
-    def wait_for_locks(self, branch: str | None, wait: float = LOCK_WAIT) -> None:
+    def wait_for_locks(self, branch: str | None, wait: float | None = None) -> None:
         """Return once no git lock is in the way (checked before the branch moves, so a
         change never starts that could not be finished); GitLockError after `wait` s."""
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + (lock_wait() if wait is None else wait)
         delay = 0.01
         while True:
             locks = self.git_locks(branch)
@@ -377,11 +378,12 @@ class Checkout:
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
 
-    def sync_paths(self, paths: Sequence[str], wait: float = LOCK_WAIT) -> None:
+    def sync_paths(self, paths: Sequence[str], wait: float | None = None) -> None:
         """Make index and work tree match HEAD for these paths (and only these).
 
         Each git step takes index.lock; while another command holds it, the step is
         retried for up to `wait` seconds (every step is safe to repeat)."""
+        wait = lock_wait() if wait is None else wait
         present = [p for p in paths if self._mode_at("HEAD", p)]
         absent = [p for p in paths if p not in present]
         if present:
@@ -557,6 +559,20 @@ def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
     checkout = Checkout(dest, dest / ".git")
     checkout.git("checkout", "-q", "-b", branch, tag)
     checkout.git("remote", "remove", "origin")
+
+
+def lock_wait() -> float:
+    """Seconds to wait for git's lock files: HPATCH_GIT_LOCK_WAIT, else LOCK_WAIT."""
+    raw = os.environ.get("HPATCH_GIT_LOCK_WAIT", "")
+    if not raw:
+        return LOCK_WAIT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise HpatchError(f"HPATCH_GIT_LOCK_WAIT={raw!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise HpatchError(f"HPATCH_GIT_LOCK_WAIT={raw!r} must be between 0 and 3600 seconds")
+    return value
 
 
 def _age(path: Path) -> float | None:

@@ -142,6 +142,10 @@ def test_relative_catalog_from_another_directory(hadoop: Path, catalog_copy: Pat
     assert "conflict" not in states.values()
 
 
+# A lock that nobody releases: the error comes after this wait, not after the default 10 s.
+SHORT_LOCK_WAIT = {"HPATCH_GIT_LOCK_WAIT": "1"}
+
+
 def _lock_path(repo: Path, which: str) -> Path:
     return {"index": repo / ".git" / "index.lock", "HEAD": repo / ".git" / "HEAD.lock",
             "branch": repo / ".git" / "refs" / "heads" / "hadoop-2.4.1.lock"}[which]
@@ -153,26 +157,26 @@ def test_leftover_git_lock_is_named_and_nothing_changes(hadoop: Path, which: str
     lock = _lock_path(hadoop, which)
     lock.write_text("")
     before = snapshot(hadoop)
-    status = run_hpatch("status", "--repo", str(hadoop))
+    status = run_hpatch("status", "--repo", str(hadoop), env=SHORT_LOCK_WAIT)
     assert status.code == 0 and str(lock) in status.err and "remove" in status.err
-    result = run_hpatch("apply", "YARN-4398", "--repo", str(hadoop))
+    result = run_hpatch("apply", "YARN-4398", "--repo", str(hadoop), env=SHORT_LOCK_WAIT)
     assert result.code == 1, result.err
     assert len(result.error_lines) == 1
     assert str(lock) in result.error_lines[0] and "remove" in result.error_lines[0]
     assert snapshot(hadoop) == before
     assert _state(hadoop)["interrupted"] is None
-    recover = run_hpatch("recover", "--repo", str(hadoop))
+    recover = run_hpatch("recover", "--repo", str(hadoop), env=SHORT_LOCK_WAIT)
     assert recover.code == 1 and str(lock) in recover.err
     lock.unlink()
-    assert run_hpatch("apply", "YARN-4398", "--repo", str(hadoop)).code == 0
+    assert run_hpatch("apply", "YARN-4398", "--repo", str(hadoop), env=SHORT_LOCK_WAIT).code == 0
 
 
 @pytest.mark.network
 def test_revert_blocked_by_a_lock_is_not_called_a_conflict(hadoop: Path) -> None:
-    assert run_hpatch("apply", "YARN-4398", "--repo", str(hadoop)).code == 0
+    assert run_hpatch("apply", "YARN-4398", "--repo", str(hadoop), env=SHORT_LOCK_WAIT).code == 0
     lock = hadoop / ".git" / "index.lock"
     lock.write_text("")
-    result = run_hpatch("revert", "YARN-4398", "--repo", str(hadoop))
+    result = run_hpatch("revert", "YARN-4398", "--repo", str(hadoop), env=SHORT_LOCK_WAIT)
     assert result.code == 1, result.err
     assert str(lock) in result.error_lines[0]
     assert "cannot be reverted cleanly" not in result.err
@@ -259,22 +263,26 @@ def test_temporary_files_of_killed_runs_are_cleaned(hadoop: Path) -> None:
 
 # -- the lock's stale takeover: one winner, however many race for it --------------------
 
-def _taker(state: str, barrier: multiprocessing.synchronize.Barrier, inside: str,
+def _taker(state: str, start: multiprocessing.synchronize.Barrier,
+           done: multiprocessing.synchronize.Barrier, inside: str,
            results: multiprocessing.queues.Queue[str]) -> None:
-    barrier.wait()
-    try:
-        with repo_lock(Path(state), "taker"):
-            try:
-                fd = os.open(inside, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                results.put("overlap")
-                return
-            os.close(fd)
-            time.sleep(0.05)
-            os.unlink(inside)
-            results.put("held")
-    except LockedError:
-        results.put("locked")
+    """One racer, kept for every round (a process per round spent most of the time)."""
+    for _ in range(TAKEOVER_ROUNDS):
+        start.wait()
+        try:
+            with repo_lock(Path(state), "taker"):
+                try:
+                    fd = os.open(inside, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                except FileExistsError:
+                    results.put("overlap")
+                else:
+                    os.close(fd)
+                    time.sleep(0.02)
+                    os.unlink(inside)
+                    results.put("held")
+        except LockedError:
+            results.put("locked")
+        done.wait()
 
 
 def test_concurrent_stale_takeovers_let_one_through(tmp_path: Path) -> None:
@@ -283,24 +291,31 @@ def test_concurrent_stale_takeovers_let_one_through(tmp_path: Path) -> None:
     dead.wait()
     state = tmp_path / "hpatch"
     state.mkdir()
+    start, done = context.Barrier(TAKERS + 1), context.Barrier(TAKERS + 1)
+    results: multiprocessing.queues.Queue[str] = context.Queue()
+    takers = [context.Process(target=_taker, args=(str(state), start, done,
+                                                   str(tmp_path / "inside"), results))
+              for _ in range(TAKERS)]
+    for proc in takers:
+        proc.start()
     overlaps = 0
-    for _ in range(TAKEOVER_ROUNDS):
-        (state / "lock").write_text(json.dumps({
-            "pid": dead.pid, "host": socket.gethostname(), "command": "hpatch apply",
-            "since": time.time(), "start": ""}))
-        barrier = context.Barrier(TAKERS)
-        results = context.Queue()
-        takers = [context.Process(target=_taker, args=(str(state), barrier,
-                                                       str(tmp_path / "inside"), results))
-                  for _ in range(TAKERS)]
-        for proc in takers:
-            proc.start()
+    try:
+        for _ in range(TAKEOVER_ROUNDS):
+            # Every round, the lock of a dead holder, which all takers judge stale at once.
+            (state / "lock").write_text(json.dumps({
+                "pid": dead.pid, "host": socket.gethostname(), "command": "hpatch apply",
+                "since": time.time(), "start": ""}))
+            start.wait(30)
+            done.wait(30)
+            outcome = [results.get(timeout=5) for _ in takers]
+            overlaps += outcome.count("overlap")
+            assert "held" in outcome
+            assert not (state / "lock").exists()
+    finally:
         for proc in takers:
             proc.join(30)
-        outcome = [results.get(timeout=5) for _ in takers]
-        overlaps += outcome.count("overlap")
-        assert "held" in outcome
-        assert not (state / "lock").exists()
+            if proc.is_alive():
+                proc.kill()
     assert overlaps == 0
 
 

@@ -113,3 +113,15 @@ def test_bundled_catalog_loads_in_order() -> None:
     assert "HDFS-9812" in ids and "YARN-4398" in ids
     assert ids.index("HDFS-9812") < ids.index("YARN-4398")
     assert cat.get("hdfs-9812").id == "HDFS-9812"
+
+
+def test_git_lock_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpatch import checkout
+    monkeypatch.delenv("HPATCH_GIT_LOCK_WAIT", raising=False)
+    assert checkout.lock_wait() == checkout.LOCK_WAIT
+    monkeypatch.setenv("HPATCH_GIT_LOCK_WAIT", "2.5")
+    assert checkout.lock_wait() == 2.5
+    for bad in ("soon", "-1", "1e9"):
+        monkeypatch.setenv("HPATCH_GIT_LOCK_WAIT", bad)
+        with pytest.raises(HpatchError, match="HPATCH_GIT_LOCK_WAIT"):
+            checkout.lock_wait()
