@@ -330,13 +330,23 @@ public class TestPipelineTransferSource {
     return (ReplicaInPipelineInterface) replica;
   }
 
-  /** The DataNode thread that receives the replica's packets. */
+  /**
+   * The DataNode thread that receives the replica's packets: a Thread field
+   * until 2.7, an AtomicReference to one from 2.8 on.
+   */
   private static Thread writerOf(Object replica) throws IllegalAccessException {
     for (Class<?> c = replica.getClass(); c != null; c = c.getSuperclass()) {
       for (Field field : c.getDeclaredFields()) {
-        if (field.getName().equals("writer") && field.getType() == Thread.class) {
-          field.setAccessible(true);
-          return (Thread) field.get(replica);
+        if (!field.getName().equals("writer")) {
+          continue;
+        }
+        field.setAccessible(true);
+        Object value = field.get(replica);
+        if (value instanceof java.util.concurrent.atomic.AtomicReference) {
+          value = ((java.util.concurrent.atomic.AtomicReference<?>) value).get();
+        }
+        if (value instanceof Thread) {
+          return (Thread) value;
         }
       }
     }
