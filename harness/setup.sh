@@ -33,7 +33,7 @@ fi
 # The package itself, editable from this checkout, with the test tools.
 if ! python3 - "$here" <<'PY' 2>/dev/null
 import sys, pathlib
-import hpatch, click, unidiff, docker, tabulate, pytest, mypy, ruff, check_jsonschema  # noqa: F401
+import hpatch, click, unidiff, docker, tabulate, pytest, xdist, mypy, ruff, check_jsonschema  # noqa: F401
 want = pathlib.Path(sys.argv[1]).resolve() / "hpatch"
 sys.exit(0 if pathlib.Path(hpatch.__file__).resolve().parent == want else 1)
 PY
