@@ -274,8 +274,12 @@ def _unresolved(text: str) -> list[str]:
     match = re.search(r"could not be resolved: (.+?): ", text)
     if match:
         return [a.strip().split(" ")[0] for a in match.group(1).split(",")]
+    # one artifact missing, asked for the first time: "Could not find artifact X in central"
+    # (a list of several reads "could not be resolved: X, Y: ..." instead)
+    first_time = re.findall(r"Could not find artifact (\S+:\S+:\S+(?::\S+)?:\S+) in ", text)
     # what an earlier run found missing, as mvn 3.8 reports it: one artifact at a time
-    return re.findall(r"(\S+:\S+:\S+(?::\S+)?:\S+) was not found in ", text)
+    cached = re.findall(r"(\S+:\S+:\S+(?::\S+)?:\S+) was not found in ", text)
+    return list(dict.fromkeys(first_time + cached))
 
 
 def _first_error_line(text: str) -> str:

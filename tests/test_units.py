@@ -125,3 +125,20 @@ def test_git_lock_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("HPATCH_GIT_LOCK_WAIT", bad)
         with pytest.raises(HpatchError, match="HPATCH_GIT_LOCK_WAIT"):
             checkout.lock_wait()
+
+
+def test_a_missing_artifact_is_named_in_each_of_mvns_wordings() -> None:
+    from hpatch import maven
+    art = "org.apache.hadoop:hadoop-yarn-api:jar:test-sources:2.4.1"
+    first = ("[ERROR] Failed to execute goal on project fetch: Could not resolve dependencies "
+             f"for project hpatch.request:fetch:pom:0: Could not find artifact {art} in central "
+             "(https://repo.example/maven2) -> [Help 1]")
+    cached = ("[ERROR] Failed to execute goal on project fetch: Could not resolve dependencies "
+              f"for project hpatch.request:fetch:pom:0: {art} was not found in "
+              "https://repo.example/maven2 during a previous attempt.")
+    other = "org.apache.hadoop:hadoop-annotations:jar:test-sources:2.4.1"
+    several = (f"The following artifacts could not be resolved: {other}, {art}: Could not find "
+               f"artifact {other} in central")
+    assert maven._unresolved(first) == [art]
+    assert maven._unresolved(cached) == [art]
+    assert maven._unresolved(several) == [other, art]
