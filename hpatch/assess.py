@@ -53,13 +53,22 @@ def applied_commits(history: list[HpatchCommit]) -> dict[str, HpatchCommit]:
     return current
 
 
+def assess_all(checkout: Checkout, fixes: list[Fix], release: Release,
+               applied: dict[str, HpatchCommit]) -> list[Assessment]:
+    """assess() for each fix, with one look at HEAD's tree for all of them."""
+    tracked = frozenset(checkout.tracked(p for fix in fixes for p in _paths(fix)))
+    return [assess(checkout, fix, release, applied, tracked) for fix in fixes]
+
+
 def assess(checkout: Checkout, fix: Fix, release: Release,
-           applied: dict[str, HpatchCommit]) -> Assessment:
+           applied: dict[str, HpatchCommit],
+           tracked: frozenset[str] | None = None) -> Assessment:
+    """tracked: those of the fix's paths that HEAD has, when the caller knows."""
     mine = applied.get(fix.id)
     if mine is not None:
         variant = next((v for v in fix.variants if v.name == mine.variant_name), None)
         return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha)
-    gone = _gone(checkout, fix)
+    gone = _gone(checkout, fix, tracked)
     if gone:
         return Assessment(fix, State.BLOCKED, blocked_detail(gone))
     code = {p: checkout.read_worktree(p) for p in fix.detect.paths}
@@ -98,13 +107,20 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
         f"try `hpatch refresh {fix.id}`", best, None, placements)
 
 
-def _gone(checkout: Checkout, fix: Fix) -> list[str]:
-    """The fix's files that HEAD has but the work tree does not (deleted, `git rm`-ed,
-    or replaced by a directory): an uncommitted change, not a sign the code is absent."""
+def _paths(fix: Fix) -> list[str]:
+    """Every file the fix's probes read or its variants touch."""
     paths = list(fix.detect.paths)
     for variant in fix.variants:
         paths.extend(p for p in patching.parse(variant.patch).paths if p not in paths)
-    return [p for p in checkout.tracked(paths) if checkout.read_worktree(p) is None]
+    return paths
+
+
+def _gone(checkout: Checkout, fix: Fix, tracked: frozenset[str] | None) -> list[str]:
+    """The fix's files that HEAD has but the work tree does not (deleted, `git rm`-ed,
+    or replaced by a directory): an uncommitted change, not a sign the code is absent."""
+    paths = _paths(fix)
+    in_head = checkout.tracked(paths) if tracked is None else [p for p in paths if p in tracked]
+    return [p for p in in_head if checkout.read_worktree(p) is None]
 
 
 def blocked_detail(paths: list[str]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -87,9 +86,10 @@ class Author:
 class Checkout:
     """A git work tree, seen as a Hadoop checkout."""
 
-    def __init__(self, root: Path, git_dir: Path) -> None:
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path | None = None) -> None:
         self.root = root
         self.git_dir = git_dir
+        self._common_dir = common_dir
 
     @classmethod
     def open(cls, path: Path) -> Checkout:
@@ -101,10 +101,11 @@ class Checkout:
             # A file inside a checkout would otherwise stand for the whole checkout.
             raise NotARepoError(f"not a directory: {path} (give the checkout's directory)")
         done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir",
-                         "--show-toplevel"], cwd=path, env=_GIT_ENV, check=False)
+                         "--show-toplevel", "--path-format=absolute", "--git-common-dir"],
+                        cwd=path, env=_GIT_ENV, check=False)
         lines = done.stdout.splitlines()
-        if done.returncode == 0 and len(lines) == 3 and lines[0] == "false":
-            return cls(Path(lines[2]), Path(lines[1]))
+        if done.returncode == 0 and len(lines) == 4 and lines[0] == "false":
+            return cls(Path(lines[2]), Path(lines[1]), Path(lines[3]))
         if lines[:1] == ["true"]:
             where = lines[1] if len(lines) > 1 else path
             raise NotARepoError(f"{where} is a bare repository; hpatch needs a work tree")
@@ -226,9 +227,14 @@ class Checkout:
     def tracked(self, paths: Iterable[str], rev: str = "HEAD") -> list[str]:
         """Those of paths that are files in rev's tree."""
         wanted = sorted(set(paths))
-        if not wanted or self.rev(rev) is None:
+        if not wanted:
             return []
-        out = self.git("ls-tree", "-z", "--full-tree", rev, "--", *wanted, strip=False)
+        code, out, err = self.git_status("ls-tree", "-z", "--full-tree", rev, "--", *wanted,
+                                         strip=False)
+        if code != 0:
+            if self.rev(rev) is None:  # an unborn branch: no tree yet
+                return []
+            raise ProcessError(["git", "ls-tree", rev], code, out, _clean_stderr(err))
         found = {entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry}
         return [p for p in wanted if p in found]
 
@@ -354,14 +360,20 @@ class Checkout:
         """Move branch from old to new, failing if someone moved it meanwhile."""
         self.git("update-ref", "-m", reason, f"refs/heads/{branch}", new, old)
 
+    @property
+    def common_dir(self) -> Path:
+        """The directory a linked work tree shares with its main one (refs, objects)."""
+        if self._common_dir is None:
+            found = Path(self.git("rev-parse", "--git-common-dir"))
+            self._common_dir = found if found.is_absolute() else self.root / found
+        return self._common_dir
+
     def git_locks(self, branch: str | None) -> list[Path]:
         """Lock files git leaves while it changes the index, HEAD or the branch (and
         leaves behind for good when it is killed)."""
         candidates = [self.git_dir / "index.lock", self.git_dir / "HEAD.lock"]
         if branch:
-            common = Path(self.git("rev-parse", "--git-common-dir"))
-            common = common if common.is_absolute() else self.root / common
-            candidates.append(common / "refs" / "heads" / f"{branch}.lock")
+            candidates.append(self.common_dir / "refs" / "heads" / f"{branch}.lock")
         return [p for p in candidates if p.exists()]
 
     def wait_for_locks(self, branch: str | None, wait: float | None = None) -> None:
@@ -502,6 +514,7 @@ class Checkout:
         os.close(fd)
         try:
             self.git("archive", "--format=tar", "-o", name, tree)
+            import tarfile  # here only: most verbs never need it
             with tarfile.open(name) as archive:
                 archive.extractall(dest, filter="data")
         finally:

@@ -26,7 +26,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
-from hpatch.catalog import Catalog, Fix
+from hpatch.catalog import Catalog, Fix, signature_pattern
 from hpatch.errors import HpatchError
 
 CHUNK = 32 << 20
@@ -229,7 +229,7 @@ def _scan_file(path: Path, compiled: list[tuple[Fix, dict[str, Any], re.Pattern[
 
 def examine(paths: list[Path], catalog: Catalog) -> Report:
     compiled = [
-        (fix, sig, re.compile(sig["pattern"], re.MULTILINE))
+        (fix, sig, signature_pattern(fix.id, sig))
         for fix in catalog for sig in fix.signatures
     ]
     findings: dict[str, Finding] = {}

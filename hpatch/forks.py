@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -462,6 +461,7 @@ def _blob_id(data: bytes) -> str:
 def _jar_index(jar: Path) -> dict[str, str]:
     """entry name -> git blob id (or 'generated:<id>' for generated code)."""
     index: dict[str, str] = {}
+    import zipfile  # here only: most verbs never need it
     with zipfile.ZipFile(jar) as archive:
         for info in archive.infolist():
             if info.is_dir() or info.filename.startswith("META-INF/MANIFEST"):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpatch import __version__, builders, forks, patching, sources
-from hpatch.assess import Assessment, State, applied_commits, assess
+from hpatch.assess import Assessment, State, applied_commits, assess_all
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -72,8 +72,7 @@ def states(fixes: list[Fix], release: Release, checkout: Checkout) -> list[tuple
                                                                                 Assessment]]:
     applied = applied_commits(checkout.hpatch_commits())
     cells = []
-    for fix in fixes:
-        result = assess(checkout, fix, release, applied)
+    for fix, result in zip(fixes, assess_all(checkout, fixes, release, applied), strict=True):
         cells.append((Cell(fix.id, str(release), result.state.value, result.detail,
                            result.variant.name if result.variant else ""), result))
     return cells

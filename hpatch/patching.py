@@ -40,8 +40,27 @@ def strip_prefix(name: str) -> str:
     return name[2:] if name[:2] in ("a/", "b/") else name
 
 
+# path -> ((size, mtime_ns), parsed): status reads every variant's paths, then
+# checks one of them; each file is parsed once while it stays the same file.
+_PARSED: dict[Path, tuple[tuple[int, int], ParsedPatch]] = {}
+
+
 def parse(path: Path) -> ParsedPatch:
     """Parse a variant; refuse what is not a whole, safe diff."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise CatalogError(f"variant file missing: {path}") from exc
+    identity = (stat.st_size, stat.st_mtime_ns)
+    known = _PARSED.get(path)
+    if known is not None and known[0] == identity:
+        return known[1]
+    parsed = _parse(path)
+    _PARSED[path] = (identity, parsed)
+    return parsed
+
+
+def _parse(path: Path) -> ParsedPatch:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

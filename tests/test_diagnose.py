@@ -190,6 +190,27 @@ def test_lint_rejects_an_unbounded_signature(catalog_copy: Path) -> None:
     assert "transfer-source-lacks-acked-bytes: a repeat without an upper bound" in result.out
 
 
+def test_a_signature_that_is_no_pattern_is_a_catalog_error(catalog_copy: Path,
+                                                           tmp_path: Path) -> None:
+    """Loading the catalog does not compile signatures (status has no use for them):
+    lint and diagnose still refuse one that is not a regular expression."""
+    toml = catalog_copy / "LOCAL-PIPELINE-SRC" / "fix.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace(r"pattern = ' to \S{1,400} got", r"pattern = ' to (\S{1,400} got"))
+    assert r"to (\S{1,400} got" in toml.read_text()
+    env = {"HPATCH_CATALOG": str(catalog_copy)}
+    linted = run_hpatch("lint", env=env)
+    assert linted.code == 1
+    assert "transfer-source-lacks-acked-bytes: bad pattern" in linted.out
+    log = tmp_path / "datanode.log"
+    log.write_text((LOGS / "pipeline-datanode.log").read_text())
+    diagnosed = run_hpatch("diagnose", str(log), env=env)
+    assert diagnosed.code == 1 and not diagnosed.out, diagnosed.err
+    assert len(diagnosed.error_lines) == 1, diagnosed.err
+    assert "transfer-source-lacks-acked-bytes: bad pattern" in diagnosed.error_lines[0]
+    assert run_hpatch("status", "--release", "2.4.1", "--json", env=env).code != 3
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_corrupt_gzip_is_one_clear_error(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "datanode.log.gz"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from hpatch import changes, output, patching
-from hpatch.assess import Assessment, State, applied_commits, assess
+from hpatch.assess import Assessment, State, applied_commits, assess, assess_all
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
 from hpatch.errors import ConflictError, HpatchError
@@ -21,7 +21,7 @@ def apply(checkout: Checkout, fixes: list[Fix], *, dry_run: bool) -> int:
     with changes.guarded(checkout, f"hpatch apply {names}") as prep:
         release = checkout.hadoop_release()
         applied = applied_commits(checkout.hpatch_commits())
-        plan = [assess(checkout, fix, release, applied) for fix in fixes]
+        plan = assess_all(checkout, fixes, release, applied)
         _refuse_problems(checkout, plan)
         checkout.wait_for_locks(prep.branch)
         if dry_run:

@@ -74,6 +74,11 @@ def check_fix(fix: Fix) -> list[str]:
             found.append(f"{variant.patch.name} touches paths outside Hadoop's modules: "
                          f"{', '.join(outside)}")
     for sig in fix.signatures:
+        try:
+            catalog_mod.signature_pattern(fix.id, sig)
+        except HpatchError as exc:
+            found.append(str(exc))
+            continue
         if unbounded_repeats(str(sig["pattern"])):
             found.append(f"signature {sig['id']}: a repeat without an upper bound (`*`, `+`, "
                          "`{n,}`); bound it, e.g. `{0,400}`, so that diagnose stays linear "

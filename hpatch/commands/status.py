@@ -3,8 +3,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hpatch import changes, output
-from hpatch.assess import Assessment, applied_commits, assess
+from hpatch import assess, changes, output
+from hpatch.assess import Assessment, applied_commits
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
 from hpatch.errors import GitLockError, HpatchError
@@ -14,7 +14,7 @@ from hpatch.guard import Journal
 def assess_all(checkout: Checkout, fixes: list[Fix]) -> list[Assessment]:
     release = checkout.hadoop_release()
     applied = applied_commits(checkout.hpatch_commits())
-    return [assess(checkout, fix, release, applied) for fix in fixes]
+    return assess.assess_all(checkout, fixes, release, applied)
 
 
 def _base(checkout: Checkout) -> dict[str, str]:
