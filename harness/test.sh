@@ -27,11 +27,21 @@ if [ $# -gt 0 ]; then
   run_pytest --durations=20 "$@"
   exit $?
 fi
-# The offline tier on both cores (its tests are tiny git repositories and
-# processes of their own), then the tiers on real sources and Docker one test
-# at a time: their JVMs and containers already use every core.
-offline=0
-run_pytest -n 2 -m "not network and not docker" --durations=10 || offline=$?
-rest=0
-run_pytest -m "network or docker" --durations=20 || rest=$?
-[ "$offline" = 0 ] && [ "$rest" = 0 ]
+# Three tiers, each timed: the offline one (tiny git repositories and processes
+# of their own); the one on real release sources and Docker (reproducers in
+# containers, mvn for sources); and the builds from a checkout (the build image,
+# mvn -Pnative in it), which have a budget of their own. The first two run two
+# tests at a time: their reproducers must hold on a loaded 2-core machine, and
+# much of their time is waiting on a JVM, a container or mvn.
+tier() {
+  local name="$1"; shift
+  local start=$SECONDS rc=0
+  run_pytest "$@" || rc=$?
+  echo "test.sh: tier $name took $((SECONDS - start)) s (rc $rc)"
+  return "$rc"
+}
+offline=0; rest=0; built=0
+tier offline -n 2 -m "not network and not docker" --durations=10 || offline=$?
+tier sources+docker -n 2 -m "(network or docker) and not build" --durations=25 || rest=$?
+tier build -m "build" --durations=10 || built=$?
+[ "$offline" = 0 ] && [ "$rest" = 0 ] && [ "$built" = 0 ]

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import git, run_hpatch, snapshot
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The build image and builds from a checkout: the `build` tier, with its own budget.
+pytestmark = [pytest.mark.docker, pytest.mark.build, pytest.mark.slow]
 
 
 def test_build_image_has_the_toolchain(docker_ready: None) -> None:

@@ -3,8 +3,8 @@
 For each bug fix: its upstream form and another form of the same fix read as
 fixed-upstream; the fix's text only in a comment or a string does not; and a
 buggy file whose comments are gone still reads as buggy. A case edits one file
-of a fresh release checkout, commits the edit as a fork would, and reads the
-fix's state with `hpatch status --json`.
+of a release checkout, commits the edit as a fork would, reads the fix's state
+with `hpatch status --json`, and resets the checkout to the release.
 """
 
 from __future__ import annotations
@@ -58,11 +58,27 @@ class Case:
     state: str
 
 
-def _checkout(tmp_path: Path, release: str) -> Path:
-    dest = tmp_path / f"hadoop-{release}"
-    result = run_hpatch("source", release, str(dest))
-    assert result.code == 0, result.err
-    return dest
+class Checkouts:
+    """One checkout per release for the module's cases: each case commits its edit
+    on top, and is reset to the release's commit after (a fresh checkout per case
+    only wrote the same 2,000-odd files again)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repos: dict[str, tuple[Path, str]] = {}
+
+    def get(self, release: str) -> tuple[Path, str]:
+        if release not in self.repos:
+            dest = self.root / f"hadoop-{release}"
+            result = run_hpatch("source", release, str(dest))
+            assert result.code == 0, result.err
+            self.repos[release] = (dest, git(dest, "rev-parse", "HEAD"))
+        return self.repos[release]
+
+
+@pytest.fixture(scope="module")
+def checkouts(tmp_path_factory: pytest.TempPathFactory) -> Checkouts:
+    return Checkouts(tmp_path_factory.mktemp("probe-checkouts"))
 
 
 def _state(repo: Path, fix: str) -> dict[str, object]:
@@ -73,17 +89,20 @@ def _state(repo: Path, fix: str) -> dict[str, object]:
     return entry
 
 
-def _run(case: Case, tmp_path: Path) -> dict[str, object]:
-    repo = _checkout(tmp_path, case.release)
-    stock = _state(repo, case.fix)
-    assert stock["state"] == "applicable", stock  # the bug is there before the edit
-    file = repo / case.path
-    text = file.read_text(encoding="utf-8")
-    for edit in case.edits:
-        text = edit(text)
-    file.write_text(text, encoding="utf-8")
-    git(repo, "commit", "-qam", f"fork change to {file.name}")
-    return _state(repo, case.fix)
+def _run(case: Case, checkouts: Checkouts) -> dict[str, object]:
+    repo, base = checkouts.get(case.release)
+    try:
+        stock = _state(repo, case.fix)
+        assert stock["state"] == "applicable", stock  # the bug is there before the edit
+        file = repo / case.path
+        text = file.read_text(encoding="utf-8")
+        for edit in case.edits:
+            text = edit(text)
+        file.write_text(text, encoding="utf-8")
+        git(repo, "commit", "-qam", f"fork change to {file.name}")
+        return _state(repo, case.fix)
+    finally:
+        git(repo, "reset", "-q", "--hard", base)
 
 
 # --- HADOOP-11802: requestShortCircuitShm must not close the watcher's socket
@@ -303,9 +322,9 @@ CASES = {f"{case.fix}-{name}": case
 
 @pytest.mark.network
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_probe(name: str, tmp_path: Path, cached_release: str) -> None:
+def test_probe(name: str, checkouts: Checkouts, cached_release: str) -> None:
     case = CASES[name]
-    entry = _run(case, tmp_path)
+    entry = _run(case, checkouts)
     assert entry["state"] == case.state, entry
     if case.state == "conflict":
         # conflict is only said where the bug probe found the bug
