@@ -3,7 +3,6 @@ releases. Entries are data (TOML) checked against the schema below by `lint`."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -89,6 +88,7 @@ class Variant:
     imported: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def digest(self) -> str:
+        import hashlib  # here only: loading the catalog needs no digest
         return hashlib.sha256(self.patch.read_bytes()).hexdigest()[:12]
 
 

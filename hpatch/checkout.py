@@ -245,15 +245,17 @@ class Checkout:
 
     def hpatch_commits(self, rev: str = "HEAD", since: str | None = None) -> list[HpatchCommit]:
         """hpatch's commits reachable from rev (and not from since), oldest first."""
-        if self.rev(rev) is None:
-            return []
         if since is not None and self.rev(since) is None:
             raise HpatchError(f"unknown revision: {since}")
         span = f"{since}..{rev}" if since else rev
-        out = self.git(
-            "log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
-            "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span,
-            *([] if since else self._not_upstream()), strip=False)
+        args = ["log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
+                "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span,
+                *([] if since else self._not_upstream()), "--"]
+        code, out, err = self.git_status(*args, strip=False)
+        if code != 0:
+            if self.rev(rev) is None:  # an unborn branch: no commits at all
+                return []
+            raise ProcessError(["git", *args], code, out, _clean_stderr(err))
         commits = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
@@ -266,6 +268,13 @@ class Checkout:
         return commits
 
     # -- checking and building commits ---------------------------------------
+
+    def apply_check_together(self, patches: Sequence[Path]) -> bool:
+        """Would these patches all apply, one after another? For patches that touch
+        no file in common, that is each one applying on its own: one git run."""
+        code, _, _ = self.git_status("apply", "--check", "--whitespace=nowarn",
+                                     *(str(p) for p in patches))
+        return code == 0
 
     def apply_check(self, patch: Path, *, reverse: bool = False) -> tuple[bool, str]:
         """Would this patch apply to the work tree exactly (offsets allowed, no fuzz)?"""
@@ -529,10 +538,16 @@ class Checkout:
 
     def release_tag(self, release: str) -> str | None:
         """The Apache tag of release in this repository, if it has one."""
-        for name in (f"rel/release-{release}", f"release-{release}"):
-            if self.rev(f"refs/tags/{name}") is not None:
-                return name
-        return None
+        names = (f"rel/release-{release}", f"release-{release}")
+        # one for-each-ref for both spellings; a tag must lead to a commit
+        out = self.git("for-each-ref", "--format=%(refname) %(objecttype) %(*objecttype)",
+                       *(f"refs/tags/{name}" for name in names))
+        commits = set()
+        for line in out.splitlines():
+            ref, kind, peeled = [*line.split(" "), "", ""][:3]
+            if (peeled or kind) == "commit":
+                commits.add(ref.removeprefix("refs/tags/"))
+        return next((name for name in names if name in commits), None)
 
     def worktree_files(self) -> list[str]:
         """Tracked and untracked files of the work tree, not those git ignores."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +59,7 @@ def repo_lock(state_dir: Path, command: str) -> Iterator[list[str]]:
     _make_state_dir(state_dir)
     lock = state_dir / "lock"
     notes: list[str] = []
+    import socket  # here only: status reads a lock, it never takes one
     me = Holder(os.getpid(), socket.gethostname(), command, time.time(), _proc_start(os.getpid()))
     for _ in range(3):
         if _publish(lock, me):

@@ -60,6 +60,27 @@ def parse(path: Path) -> ParsedPatch:
     return parsed
 
 
+def touched_paths(path: Path) -> list[str]:
+    """The repository paths a variant's file headers name, without parsing its hunks
+    (status asks this of every variant, and applies at most one of them)."""
+    known = _PARSED.get(path)
+    try:
+        stat = path.stat()
+        if known is not None and known[0] == (stat.st_size, stat.st_mtime_ns):
+            return known[1].paths
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CatalogError(f"variant file missing: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path} is not UTF-8 text: {exc}") from exc
+    found: list[str] = []
+    for repo_path in _header_paths(text):
+        check_path_shape(repo_path, where=str(path))
+        if repo_path not in found:
+            found.append(repo_path)
+    return found
+
+
 def _parse(path: Path) -> ParsedPatch:
     try:
         text = path.read_text(encoding="utf-8")

@@ -21,6 +21,12 @@ def test_list_and_help() -> None:
     fixes = {f["id"]: f for f in json.loads(result.out)}
     assert fixes["HDFS-9812"]["fixed_in"] == ["2.7.3"]
     assert run_hpatch("--version").out.strip() == "hpatch, version 0.1.0"
+    # the fast path in __main__ prints what click's own --version prints
+    from click.testing import CliRunner
+
+    from hpatch.__main__ import VERSION_LINE
+    from hpatch.cli import cli
+    assert CliRunner().invoke(cli, ["--version"]).output.strip() == VERSION_LINE
     # Every verb's help, in process: one interpreter instead of fourteen.
     from click.testing import CliRunner
 
