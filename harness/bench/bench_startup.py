@@ -12,7 +12,11 @@ pair by pair and its median reported with the medians of both sides:
 - `hpatch status --release X` from the source cache (goal: under 0.3 s).
 
 hpatch runs from this tree (PYTHONPATH) with its bytecode cached, as an
-installed copy would have it. Exit 1 when a goal is missed.
+installed copy would have it. Run it with the interpreter of an hpatch
+install (the venv harness/setup.sh installs into, as CI has it): a shared
+interpreter's other packages change start-up on both sides (a .pth file
+that imports certifi), and on hpatch's alone (wcwidth, which tabulate loads
+when it is installed). Exit 1 when a goal is missed.
 """
 
 from __future__ import annotations
