@@ -115,6 +115,21 @@ def test_a_checkout_that_does_not_build_is_an_error(fork: Path, tmp_path: Path) 
     assert snapshot(fork) == before
 
 
+def _wait_for_build_container(pid: int, within: float = 60.0) -> None:
+    """Until a build container labelled with pid is running (and 1 s more: mvn
+    cannot load a reactor and finish in that time)."""
+    from hpatch.runtime.build import PID_LABEL
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = subprocess.run(["docker", "ps", "-q", "--filter", f"label={PID_LABEL}={pid}"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+        if found:
+            time.sleep(1)
+            return
+        time.sleep(0.1)
+    pytest.fail(f"no build container of pid {pid} ran within {within:.0f} s")
+
+
 def test_an_interrupted_build_is_never_trusted(fork: Path, tmp_path: Path) -> None:
     _cure_in_store(fork)
     cache = tmp_path / "cache"
@@ -131,7 +146,9 @@ def test_an_interrupted_build_is_never_trusted(fork: Path, tmp_path: Path) -> No
         if "(in the build container)" in line:
             break
     assert child.poll() is None, "".join(seen)[-3000:]
-    time.sleep(5)  # mvn is running in the container
+    # Kill it while its build container runs: a build of one module with a warm
+    # Maven volume can finish in under 5 s, so a fixed wait could kill it too late.
+    _wait_for_build_container(child.pid)
     child.kill()
     child.wait()
     child.stderr.close()
