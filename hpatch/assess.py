@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 
 from hpatch import patching
 from hpatch.catalog import Fix, Variant
@@ -58,45 +57,13 @@ def assess_all(checkout: Checkout, fixes: list[Fix], release: Release,
                applied: dict[str, HpatchCommit]) -> list[Assessment]:
     """assess() for each fix, with one look at HEAD's tree for all of them."""
     tracked = frozenset(checkout.tracked(p for fix in fixes for p in _paths(fix)))
-    applies = _applying_together(checkout, fixes, release, applied)
-    return [assess(checkout, fix, release, applied, tracked, applies) for fix in fixes]
-
-
-def _applying_together(checkout: Checkout, fixes: list[Fix], release: Release,
-                       applied: dict[str, HpatchCommit]) -> frozenset[Path]:
-    """The first variant of each fix not yet applied, those whose files no other
-    touches, checked in one `git apply --check`: all of them if it passes (each
-    then applies on its own), none if not (each is then checked alone)."""
-    chosen: list[Path] = []
-    seen: set[str] = set()
-    for fix in fixes:
-        candidates = fix.variants_for(release)
-        if fix.id in applied or not candidates or _shows_fix(checkout, fix):
-            continue
-        paths = set(patching.touched_paths(candidates[0].patch))
-        if paths & seen:
-            continue
-        seen |= paths
-        chosen.append(candidates[0].patch)
-    if len(chosen) < 2 or not checkout.apply_check_together(chosen):
-        return frozenset()
-    return frozenset(chosen)
-
-
-def _shows_fix(checkout: Checkout, fix: Fix) -> bool:
-    for path in fix.detect.paths:
-        text = checkout.read_worktree(path)
-        if text is not None and fix.detect.shows_fix(path, text):
-            return True
-    return False
+    return [assess(checkout, fix, release, applied, tracked) for fix in fixes]
 
 
 def assess(checkout: Checkout, fix: Fix, release: Release,
            applied: dict[str, HpatchCommit],
-           tracked: frozenset[str] | None = None,
-           applies: frozenset[Path] = frozenset()) -> Assessment:
-    """tracked: those of the fix's paths that HEAD has, when the caller knows;
-    applies: variant patches already known to apply to the work tree."""
+           tracked: frozenset[str] | None = None) -> Assessment:
+    """tracked: those of the fix's paths that HEAD has, when the caller knows."""
     mine = applied.get(fix.id)
     if mine is not None:
         variant = next((v for v in fix.variants if v.name == mine.variant_name), None)
@@ -118,7 +85,8 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
             raise
         except HpatchError as exc:
             return Assessment(fix, State.CONFLICT, f"variant {variant.name}: {exc}", variant)
-        if variant.patch in applies or checkout.apply_check(variant.patch)[0]:
+        ok, _ = checkout.apply_check(variant.patch)
+        if ok:
             claimed = variant.releases.contains(release)
             note = "" if claimed else f" (declared for {variant.releases}; applies cleanly)"
             return Assessment(fix, State.APPLICABLE, f"variant {variant.name}{note}", variant)

@@ -269,13 +269,6 @@ class Checkout:
 
     # -- checking and building commits ---------------------------------------
 
-    def apply_check_together(self, patches: Sequence[Path]) -> bool:
-        """Would these patches all apply, one after another? For patches that touch
-        no file in common, that is each one applying on its own: one git run."""
-        code, _, _ = self.git_status("apply", "--check", "--whitespace=nowarn",
-                                     *(str(p) for p in patches))
-        return code == 0
-
     def apply_check(self, patch: Path, *, reverse: bool = False) -> tuple[bool, str]:
         """Would this patch apply to the work tree exactly (offsets allowed, no fuzz)?"""
         args = ["apply", "--check", "--whitespace=nowarn"]

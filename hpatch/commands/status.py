@@ -3,18 +3,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hpatch import assess, changes, output
-from hpatch.assess import Assessment, applied_commits
+from hpatch import changes, output
+from hpatch.assess import applied_commits, assess_all
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
 from hpatch.errors import GitLockError, HpatchError
 from hpatch.guard import Journal
-
-
-def assess_all(checkout: Checkout, fixes: list[Fix]) -> list[Assessment]:
-    release = checkout.hadoop_release()
-    applied = applied_commits(checkout.hpatch_commits())
-    return assess.assess_all(checkout, fixes, release, applied)
 
 
 def _base(checkout: Checkout) -> dict[str, str]:
@@ -31,7 +25,7 @@ def _base(checkout: Checkout) -> dict[str, str]:
 def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     release = checkout.hadoop_release()
     base = _base(checkout)
-    results = assess_all(checkout, fixes)
+    results = assess_all(checkout, fixes, release, applied_commits(checkout.hpatch_commits()))
     branch = checkout.branch()
     pending = Journal.read(changes.state_dir(checkout))
     busy = checkout.operation_in_progress()
