@@ -688,29 +688,52 @@ def apply_to_tree(checkout: Checkout, tree: str, patch_text: str) -> TreeApply:
 
 
 def apply_on_index(checkout: Checkout, patch_text: str,
-                   index: Callable[[], AbstractContextManager[dict[str, str]]]) -> TreeApply:
+                   index: Callable[[], AbstractContextManager[dict[str, str]]], *,
+                   check: bool = False) -> TreeApply:
     """patch_text applied on the private index that index() makes (a fresh one for each
     try): exactly, offsets allowed, never fuzz; else by a 3-way merge; else `conflict`.
-    `import` and `gap` both decide how a change goes on with this."""
+    `import` and `gap` both decide how a change goes on with this. check: only say
+    how (no tree is written; `tree` is None)."""
     fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(patch_text)
         with index() as env:
             code, _, err = checkout.git_status("apply", "--cached", "-v", "--whitespace=nowarn",
-                                               name, env=env)
+                                               *(["--check"] if check else []), name, env=env)
             if code == 0:
                 offsets = _offsets(err)
                 return TreeApply("offsets" if offsets else "clean",
-                                 checkout.git("write-tree", env=env), offsets)
+                                 None if check else checkout.git("write-tree", env=env),
+                                 offsets)
         with index() as env:
+            # not --check: with it, git says yes to a 3-way merge that conflicts
             code, _, err = checkout.git_status("apply", "--cached", "--3way",
                                                "--whitespace=nowarn", name, env=env)
             if code == 0:
-                return TreeApply("3way", checkout.git("write-tree", env=env))
+                return TreeApply("3way", None if check else checkout.git("write-tree", env=env))
             return TreeApply("conflict", None, detail=_clean_stderr(err))
     finally:
         os.unlink(name)
+
+
+@contextmanager
+def index_copy(checkout: Checkout, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A throw-away copy of the private index env names, for one try that may change it."""
+    import shutil
+    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
+                                dir=checkout.git_dir)
+    os.close(fd)
+    try:
+        if os.path.exists(env["GIT_INDEX_FILE"]):
+            shutil.copyfile(env["GIT_INDEX_FILE"], name)
+        else:
+            os.unlink(name)
+        yield {**env, "GIT_INDEX_FILE": name}
+    finally:
+        for leftover in (name, name + ".lock"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def already_in_tree(checkout: Checkout, tree: str, patch_text: str) -> bool:

@@ -21,7 +21,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from hpatch import checkout as git_ops
@@ -45,7 +45,7 @@ CARRY_ORDER = {"clean": 0, "offsets": 1, "3way": 2, "conflict": 3}
 # A fix's share of evidence found in the fork: at least HIGH is present, at most LOW
 # absent, between them partial.
 HIGH = 0.75
-LOW = 0.3
+LOW = 0.5
 _REMOVED_WEIGHT = 0.5   # a line gone is weaker evidence than a line there
 _FUZZY_MIN = 0.6        # a hand-port's hunk must resemble upstream's this much
 _ZERO = "0" * 40
@@ -72,6 +72,28 @@ class Hunk:
     added: tuple[str, ...]
     before: tuple[str, ...]   # old side: context and removed lines, in order
     after: tuple[str, ...]    # new side: context and added lines, in order
+    body: str = ""            # each line's mark (' ', '-', '+'), in order
+
+    def cores(self) -> tuple[list[str], list[str]]:
+        """The old and new side from one line before the first change to one line after
+        the last, stripped, blank lines left out: what the fork must hold as a block."""
+        first = min(self.body.find("-") % (len(self.body) + 1),
+                    self.body.find("+") % (len(self.body) + 1))
+        last = max(self.body.rfind("-"), self.body.rfind("+"))
+        start, end = max(0, first - 1), min(len(self.body), last + 2)
+        old, new = [], []
+        oi = ni = 0
+        for at, mark in enumerate(self.body):
+            keep = start <= at < end
+            if mark != "+":
+                if keep and (s := self.before[oi].strip()):
+                    old.append(s)
+                oi += 1
+            if mark != "-":
+                if keep and (s := self.after[ni].strip()):
+                    new.append(s)
+                ni += 1
+        return old, new
 
 
 @dataclass(frozen=True)
@@ -120,12 +142,13 @@ def parse_diff(text: str) -> list[FileChange]:
             if hunk:
                 if current is not None:
                     hunks.append(_hunk(starts, current))
-                current = {"-": [], "+": [], "b": [], "a": []}
+                current = {"-": [], "+": [], "b": [], "a": [], "m": []}
                 starts = (int(hunk.group(1)), int(hunk.group(2)))
                 continue
             if current is None or not line or line[0] not in " +-":
                 continue
             body = line[1:]
+            current["m"].append(line[0])
             if line[0] == "-":
                 current["-"].append(body)
                 current["b"].append(body)
@@ -143,7 +166,7 @@ def parse_diff(text: str) -> list[FileChange]:
 
 def _hunk(starts: tuple[int, int], lines: dict[str, list[str]]) -> Hunk:
     return Hunk(starts[0], starts[1], tuple(lines["-"]), tuple(lines["+"]),
-                tuple(lines["b"]), tuple(lines["a"]))
+                tuple(lines["b"]), tuple(lines["a"]), "".join(lines["m"]))
 
 
 def informative(line: str) -> bool:
@@ -167,18 +190,18 @@ def code_of(line: str) -> str:
 
 
 def is_cosmetic(changes: Iterable[FileChange]) -> bool:
-    """Whitespace, comments or log wording only: the code without them is the same."""
-    removed: Counter[str] = Counter()
-    added: Counter[str] = Counter()
+    """Whitespace, comments or log wording only: each hunk's code without them is the
+    same, in the same order (a log call moved under a lock is not cosmetic)."""
     seen = False
     for change in changes:
         if change.binary or not change.path.endswith(".java"):
             return False
         for hunk in change.hunks:
             seen = True
-            removed.update(c for ln in hunk.removed if (c := code_of(ln)))
-            added.update(c for ln in hunk.added if (c := code_of(ln)))
-    return seen and removed == added
+            if [c for ln in hunk.before if (c := code_of(ln))] != \
+                    [c for ln in hunk.after if (c := code_of(ln))]:
+                return False
+    return seen
 
 
 # -- what the scan finds -----------------------------------------------------------
@@ -382,6 +405,7 @@ class _Files:
                 self.modules.add(path.split("/src/main/", 1)[0])
         self._cache: dict[str, bytes] = {}
         self._lines: dict[str, Counter[bytes]] = {}
+        self._text: dict[str, str] = {}
 
     def blob(self, sha: str | None, *, fork: bool = False) -> bytes:
         if not sha or sha == _ZERO:
@@ -392,6 +416,21 @@ class _Files:
             if len(self._cache) > 2048:
                 self._cache.clear()
             self._cache[sha] = found
+        return found
+
+    def stripped(self, sha: str | None, *, upstream: bool = False) -> str:
+        """The blob's non-blank lines, stripped, each between newlines (for finding a
+        block of lines whatever its indentation)."""
+        if not sha:
+            return "\n"
+        key = f"s{sha}"
+        found = self._text.get(key)
+        if found is None:
+            raw = self.blob(sha, fork=not upstream).decode("utf-8", "surrogateescape")
+            found = "\n" + "\n".join(s for ln in raw.split("\n") if (s := ln.strip())) + "\n"
+            if len(self._text) > 1024:
+                self._text.clear()
+            self._text[key] = found
         return found
 
     def lines(self, sha: str | None, *, fork: bool = False) -> Counter[bytes]:
@@ -493,6 +532,9 @@ def _evidence(entry: LogEntry, changes: list[FileChange], files: _Files) -> Comm
             how = "lines" if fork_blob is not None else "no-file"
             evidence = HunkEvidence(change.path, hunk.new_start, counted.found,
                                     counted.missing, fork_path, how)
+            if counted.found + counted.missing == 0 and fork_blob:
+                evidence = _block(evidence, hunk, files.stripped(fork_blob),
+                                  files.stripped(base_blob, upstream=True))
             if evidence.verdict == "missing" and fork_blob and fork_blob != base_blob:
                 text = files.blob(fork_blob, fork=True)
                 evidence = _resemblance(evidence, hunk, text) or evidence
@@ -552,6 +594,24 @@ def _count_hunk(hunk: Hunk, old: Counter[bytes], new: Counter[bytes], base: Coun
         else:
             counted.missing += _REMOVED_WEIGHT
     return counted
+
+
+def _block(evidence: HunkEvidence, hunk: Hunk, fork: str, base: str) -> HunkEvidence:
+    """A hunk none of whose lines tells on its own (`try {` around a call that stays):
+    whether the fork holds its new side as a block, and the base its old side."""
+    old, new = hunk.cores()
+    if not new or old == new:
+        return evidence
+    new_text = "\n" + "\n".join(new) + "\n"
+    old_text = "\n" + "\n".join(old) + "\n"
+    has_new = new_text in fork
+    if has_new and new_text in base:
+        return evidence  # the base holds the new side already: it tells nothing
+    if has_new and old_text not in fork:
+        return replace(evidence, found=1.0, how="block")
+    if old_text in fork and not has_new:
+        return replace(evidence, missing=1.0, how="block")
+    return evidence
 
 
 def _resemblance(evidence: HunkEvidence, hunk: Hunk, fork: bytes) -> HunkEvidence | None:
@@ -626,10 +686,11 @@ def _state(evidence: list[CommitEvidence],
     if found + missing == 0:
         if transient and sum(e.removed_gone for e in evidence) == 0:
             return ABSENT, 0.0, "its lines are missing (upstream changed them again later)"
-        if sum(e.in_base for e in evidence):
-            return PRESENT, 1.0, "the base release already has its lines"
         if sum(e.unchanged for e in evidence) == files:
             return ABSENT, 0.0, "the fork has its files exactly as the base release"
+        if sum(e.in_base for e in evidence):
+            # the base has lines like it (the fix's own commit would have excluded it)
+            return UNKNOWN, None, "the base release already has lines like its own"
         return UNKNOWN, None, "no line it adds or removes tells (all common or trivial)"
     share = found / (found + missing)
     removed_gone = sum(e.removed_gone for e in evidence)
@@ -669,27 +730,32 @@ def _maintenance_backports(upstream: Checkout, span: Range) -> dict[str, list[st
 def _with_carry(upstream: Checkout, fork: Checkout, fork_tree: str, fixes: dict[str, _Fix],
                 records: list[GapRecord]) -> list[GapRecord]:
     """Each absent or partial fix's nearest form tried on the fork's own files, on a
-    private index holding only those files; the fork's repository sees upstream's
-    objects for the 3-way merge and writes nothing of its own."""
+    private index holding only the files such fixes touch; the fork's repository sees
+    upstream's objects for the 3-way merge and writes nothing of its own. Two at a
+    time: each try is a git process or two."""
+    from concurrent.futures import ThreadPoolExecutor
     entries = fork.tree_entries(fork_tree)
-    out: list[GapRecord] = []
-    with git_ops.shared_objects(fork, upstream) as env:
-        for record in records:
-            if record.state not in (ABSENT, PARTIAL):
-                out.append(record)
-                continue
-            fix = fixes[record.id]
-            chosen = _nearest(fix)
-            patch = "".join(zlib.decompress(fix.diffs[c.sha]).decode(
-                "utf-8", "surrogateescape") for c in chosen)
-            paths = {p for c in chosen for p in c.paths}
-            own = {p: entries[p] for p in paths if p in entries}
+    todo = [r for r in records if r.state in (ABSENT, PARTIAL)]
+    chosen = {r.id: _nearest(fixes[r.id]) for r in todo}
+    paths = {p for commits in chosen.values() for c in commits for p in c.paths}
+    carried: dict[str, Carry] = {}
+    with git_ops.shared_objects(fork, upstream) as objects, \
+            git_ops.index_of(fork, {p: entries[p] for p in paths if p in entries},
+                             objects) as env:
+
+        def carry(record: GapRecord) -> Carry:
+            commits = chosen[record.id]
+            patch = "".join(zlib.decompress(fixes[record.id].diffs[c.sha]).decode(
+                "utf-8", "surrogateescape") for c in commits)
             applied = git_ops.apply_on_index(
-                fork, patch, functools.partial(git_ops.index_of, fork, own, env))
+                fork, patch, functools.partial(git_ops.index_copy, fork, env), check=True)
             detail = ", ".join(applied.offsets) or next(iter(applied.detail.splitlines()), "")
-            out.append(_replace_carry(record, Carry(applied.method,
-                                                    tuple(c.short for c in chosen), detail)))
-    return out
+            return Carry(applied.method, tuple(c.short for c in commits), detail)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for record, result in zip(todo, pool.map(carry, todo), strict=True):
+                carried[record.id] = result
+    return [replace(r, carry=carried[r.id]) if r.id in carried else r for r in records]
 
 
 def _nearest(fix: _Fix) -> list[up.Commit]:
@@ -698,11 +764,6 @@ def _nearest(fix: _Fix) -> list[up.Commit]:
     history = up.History("", fix.commits, [], [])
     return [next((c for c in group if c.sha in fix.outside), group[-1])
             for group in history.clusters()]
-
-
-def _replace_carry(record: GapRecord, carry: Carry) -> GapRecord:
-    from dataclasses import replace
-    return replace(record, carry=carry)
 
 
 def rank_key(record: GapRecord) -> tuple[int, int, int, int, str]:
@@ -715,7 +776,6 @@ def rank_key(record: GapRecord) -> tuple[int, int, int, int, str]:
 
 
 def _ranked(records: list[GapRecord]) -> list[GapRecord]:
-    from dataclasses import replace
     todo = sorted((r for r in records if r.state in (ABSENT, PARTIAL)), key=rank_key)
     rank = {r.id: i + 1 for i, r in enumerate(todo)}
     rest = sorted((r for r in records if r.state not in (ABSENT, PARTIAL)),

@@ -45,11 +45,14 @@ def gap_command(repo: Path, *, upstream_dir: Path, until: str | None, base: str 
 
 
 def _base(fork: Checkout, given: str | None) -> Release:
-    try:
-        return forks.base_of(fork, given).release
-    except HpatchError as exc:
-        if given:
+    if given:
+        try:
+            return Release.parse(given)
+        except HpatchError as exc:
             raise UsageError(f"--base {given}: {exc}") from exc
+    try:
+        return forks.base_of(fork).release
+    except HpatchError as exc:
         raise UsageError(f"{exc}; give the Apache release it derives from with --base"
                          if "--base" not in str(exc) else str(exc)) from exc
 
