@@ -698,6 +698,11 @@ def _state(evidence: list[CommitEvidence],
         return SUPERSEDED, share, "its removed lines are gone, its added ones were changed " \
                                   "again upstream"
     if share >= HIGH:
+        hunks = [h for e in evidence for h in e.hunks]
+        lacking = [h for h in hunks if h.verdict == "missing" and h.missing >= 1]
+        if lacking:
+            return PARTIAL, share, f"{len(hunks) - len(lacking)} of {len(hunks)} hunks " \
+                                   f"there; {found:g} of {found + missing:g} telling lines"
         return PRESENT, share, f"{found:g} of {found + missing:g} telling lines"
     if share <= LOW:
         return ABSENT, share, f"{found:g} of {found + missing:g} telling lines"
