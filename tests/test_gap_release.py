@@ -125,8 +125,9 @@ def trees(cached_260: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     _commit(fork, "ACME-8. Scheduler and DataNode fixes from upstream")
     _apply(fork, LOCATION_CHECK[:1])                          # partly taken
     _commit(fork, "ACME-9. Refuse nodes without a location")
-    taken = (_apply(fork, PERCENT_ROUNDING), _commit(fork, "HADOOP-90106. Round percents"))
-    git(fork, "revert", "--no-edit", taken[1])                # taken, later reverted
+    _apply(fork, PERCENT_ROUNDING)
+    taken = _commit(fork, "HADOOP-90106. Round percents")
+    git(fork, "revert", "--no-edit", taken)                   # taken, later reverted
     return upstream, fork
 
 
