@@ -18,11 +18,12 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
+from typing import Generic, TypeVar
 
 from hpatch import checkout as git_ops
 from hpatch import upstream as up
@@ -319,7 +320,7 @@ class _Fix:
     outside: set[str] = field(default_factory=set)  # commits not reachable from --until
     evidence: dict[str, CommitEvidence] = field(default_factory=dict)
     diffs: dict[str, bytes] = field(default_factory=dict)     # sha -> compressed diff
-    changes: dict[str, list[FileChange]] = field(default_factory=dict)
+    cosmetic: dict[str, bool] = field(default_factory=dict)   # sha -> is_cosmetic
     in_range: bool = False
 
 
@@ -384,6 +385,29 @@ def scan(upstream: Checkout, fork: Checkout, span: Range, *,
                      until=span.until, records=tuple(ranked), commits_read=total)
 
 
+T = TypeVar("T")
+
+
+class _Recent(Generic[T]):
+    """The most recently used values, at most size of them (memory stays flat over tens
+    of thousands of commits; a file's versions are asked for close together)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[str, T] = OrderedDict()
+
+    def get(self, key: str) -> T | None:
+        found = self._values.get(key)
+        if found is not None:
+            self._values.move_to_end(key)
+        return found
+
+    def put(self, key: str, value: T) -> None:
+        self._values[key] = value
+        if len(self._values) > self.size:
+            self._values.popitem(last=False)
+
+
 class _Files:
     """File contents by blob id, from the upstream and the fork, read once each."""
 
@@ -403,9 +427,9 @@ class _Files:
             if "/src/main/" in path:
                 self.by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
                 self.modules.add(path.split("/src/main/", 1)[0])
-        self._cache: dict[str, bytes] = {}
-        self._lines: dict[str, Counter[bytes]] = {}
-        self._text: dict[str, str] = {}
+        self._cache: _Recent[bytes] = _Recent(256)
+        self._lines: _Recent[Counter[bytes]] = _Recent(512)
+        self._text: _Recent[str] = _Recent(128)
 
     def blob(self, sha: str | None, *, fork: bool = False) -> bytes:
         if not sha or sha == _ZERO:
@@ -413,9 +437,7 @@ class _Files:
         found = self._cache.get(sha)
         if found is None:
             found = (self.fork_objects if fork else self.objects).read(sha) or b""
-            if len(self._cache) > 2048:
-                self._cache.clear()
-            self._cache[sha] = found
+            self._cache.put(sha, found)
         return found
 
     def stripped(self, sha: str | None, *, upstream: bool = False) -> str:
@@ -428,9 +450,7 @@ class _Files:
         if found is None:
             raw = self.blob(sha, fork=not upstream).decode("utf-8", "surrogateescape")
             found = "\n" + "\n".join(s for ln in raw.split("\n") if (s := ln.strip())) + "\n"
-            if len(self._text) > 1024:
-                self._text.clear()
-            self._text[key] = found
+            self._text.put(key, found)
         return found
 
     def lines(self, sha: str | None, *, fork: bool = False) -> Counter[bytes]:
@@ -440,9 +460,7 @@ class _Files:
         found = self._lines.get(sha)
         if found is None:
             found = Counter(map(bytes.strip, self.blob(sha, fork=fork).split(b"\n")))
-            if len(self._lines) > 4096:
-                self._lines.clear()
-            self._lines[sha] = found
+            self._lines.put(sha, found)
         return found
 
     def fork_path(self, path: str) -> str | None:
@@ -489,7 +507,7 @@ def _read_fixes(upstream: Checkout, span: Range, files: _Files, in_range: set[st
         commit.change_key = up.change_key(logged.diff)
         fix.commits.append(commit)
         fix.diffs[entry.sha] = zlib.compress(logged.diff.encode("utf-8", "surrogateescape"))
-        fix.changes[entry.sha] = changes
+        fix.cosmetic[entry.sha] = is_cosmetic(changes)
         fix.evidence[entry.sha] = _evidence(entry, changes, files)
     for fix in fixes.values():
         fix.commits.reverse()  # oldest first, as History keeps them
@@ -535,7 +553,9 @@ def _evidence(entry: LogEntry, changes: list[FileChange], files: _Files) -> Comm
             if counted.found + counted.missing == 0 and fork_blob:
                 evidence = _block(evidence, hunk, files.stripped(fork_blob),
                                   files.stripped(base_blob, upstream=True))
-            if evidence.verdict == "missing" and fork_blob and fork_blob != base_blob:
+            # resemblance is for code: XML property blocks all look alike
+            if evidence.verdict == "missing" and fork_blob and fork_blob != base_blob \
+                    and change.path.endswith(".java"):
                 text = files.blob(fork_blob, fork=True)
                 evidence = _resemblance(evidence, hunk, text) or evidence
             hunks.append(evidence)
@@ -657,7 +677,7 @@ def _record(fix_id: str, fix: _Fix, with_tests: set[str], backports: dict[str, l
     chosen = [max(group, key=lambda c: _share(fix.evidence[c.sha])) for group
               in history.clusters()]
     evidence = [fix.evidence[c.sha] for c in chosen]
-    state, score, reason = _state(evidence, [fix.changes[c.sha] for c in chosen])
+    state, score, reason = _state(evidence, all(fix.cosmetic[c.sha] for c in chosen))
     paths = sorted({p for c in fix.commits for p in c.paths})
     return GapRecord(
         id=fix_id, state=state, component=_component(fix_id),
@@ -673,15 +693,14 @@ def _share(evidence: CommitEvidence) -> float:
     return evidence.found / total if total else -1.0
 
 
-def _state(evidence: list[CommitEvidence],
-           changes: list[list[FileChange]]) -> tuple[str, float | None, str]:
+def _state(evidence: list[CommitEvidence], cosmetic: bool) -> tuple[str, float | None, str]:
     found = sum(e.found for e in evidence)
     missing = sum(e.missing for e in evidence)
     transient = sum(e.transient for e in evidence)
     files = sum(e.files for e in evidence)
     if sum(e.files_missing for e in evidence) == files:
         return NOT_APPLICABLE, None, "the fork has none of the files it changes"
-    if is_cosmetic(c for group in changes for c in group):
+    if cosmetic:
         return COSMETIC, None, "whitespace, comments or log wording only"
     if found + missing == 0:
         if transient and sum(e.removed_gone for e in evidence) == 0:

@@ -25,19 +25,22 @@ from pathlib import Path
 
 CARRIED = {"present", "partial", "superseded"}
 _PATCH = re.compile(r"^\d{4}-(.*)\.patch$")
+_VENDOR = re.compile(r"^CLOUDERA[-_]BUILD\.?-")
 _JIRA = re.compile(r"^([A-Z][A-Z0-9]+-\d+)\b")
 
 
 def vendor_ids(listing: Path) -> set[str]:
     """The upstream ids a patch series carries: each patch's leading JIRA id, less those
     a later patch reverts (`Revert-HDFS-1234...`), plus those a revert of a revert
-    restores. MR1 patches are another code base (hadoop-mapreduce1-project)."""
+    restores (the vendor's `CLOUDERA-BUILD-Revert-Revert-YARN-2713` too). MR1 patches
+    are another code base (hadoop-mapreduce1-project)."""
     carried: set[str] = set()
     for name in listing.read_text(encoding="utf-8").split():
         match = _PATCH.match(name)
-        if not match or match.group(1).startswith(("MR1-", "CLOUDERA")):
+        if not match or match.group(1).startswith("MR1-"):
             continue
-        title = match.group(1)
+        # the vendor's own build changes may revert (or restore) an upstream fix
+        title = _VENDOR.sub("", match.group(1))
         reverts = 0
         while title.startswith("Revert-"):
             reverts += 1
