@@ -776,9 +776,13 @@ def _with_carry(upstream: Checkout, fork: Checkout, fork_tree: str, fixes: dict[
             detail = ", ".join(applied.offsets) or next(iter(applied.detail.splitlines()), "")
             return Carry(applied.method, tuple(c.short for c in commits), detail)
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        pool = ThreadPoolExecutor(max_workers=2)
+        try:
             for record, result in zip(todo, pool.map(carry, todo), strict=True):
                 carried[record.id] = result
+        finally:
+            # on ^C, what has not started never starts: the run ends now, not later
+            pool.shutdown(wait=True, cancel_futures=True)
     return [replace(r, carry=carried[r.id]) if r.id in carried else r for r in records]
 
 
