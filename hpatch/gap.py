@@ -430,6 +430,7 @@ class _Files:
         self._cache: _Recent[bytes] = _Recent(256)
         self._lines: _Recent[Counter[bytes]] = _Recent(512)
         self._text: _Recent[str] = _Recent(128)
+        self._added: Counter[bytes] | None = None
 
     def blob(self, sha: str | None, *, fork: bool = False) -> bytes:
         if not sha or sha == _ZERO:
@@ -462,6 +463,23 @@ class _Files:
             found = Counter(map(bytes.strip, self.blob(sha, fork=fork).split(b"\n")))
             self._lines.put(sha, found)
         return found
+
+    def fork_added(self) -> Counter[bytes]:
+        """Lines the fork has more often than its base release, over the Java files it
+        changed or added: what the fork's own commits brought, wherever they put it."""
+        if self._added is None:
+            added: Counter[bytes] = Counter()
+            for path, blob in self.fork.items():
+                if not path.endswith(".java") or "/src/main/" not in path:
+                    continue
+                base = self.base.get(path)
+                if base == blob:
+                    continue
+                added.update(map(bytes.strip, (self.fork_objects.read(blob) or b"").split(b"\n")))
+                if base is not None:
+                    added.subtract(map(bytes.strip, (self.objects.read(base) or b"").split(b"\n")))
+            self._added = added
+        return self._added
 
     def fork_path(self, path: str) -> str | None:
         """Where the fork keeps upstream's file: the same path, else the one file of that
@@ -558,6 +576,8 @@ def _evidence(entry: LogEntry, changes: list[FileChange], files: _Files) -> Comm
                     and change.path.endswith(".java"):
                 text = files.blob(fork_blob, fork=True)
                 evidence = _resemblance(evidence, hunk, text) or evidence
+            if evidence.verdict == "missing" and change.path.endswith(".java"):
+                evidence = _elsewhere(evidence, counted.missing_added, files) or evidence
             hunks.append(evidence)
     return CommitEvidence(entry.sha, tuple(hunks), transient, removed_gone, missing_files,
                           len(changes), unchanged, in_base)
@@ -570,6 +590,7 @@ class _Counted:
     transient: float = 0.0
     removed_gone: float = 0.0
     in_base: float = 0.0
+    missing_added: list[bytes] = field(default_factory=list)
 
 
 def _count_hunk(hunk: Hunk, old: Counter[bytes], new: Counter[bytes], base: Counter[bytes],
@@ -597,6 +618,7 @@ def _count_hunk(hunk: Hunk, old: Counter[bytes], new: Counter[bytes], base: Coun
             counted.transient += 1   # upstream changed this line again later
         else:
             counted.missing += 1
+            counted.missing_added.append(text)
     for line in dict.fromkeys(ln.strip() for ln in hunk.removed):
         if not informative(line):
             continue
@@ -614,6 +636,20 @@ def _count_hunk(hunk: Hunk, old: Counter[bytes], new: Counter[bytes], base: Coun
         else:
             counted.missing += _REMOVED_WEIGHT
     return counted
+
+
+def _elsewhere(evidence: HunkEvidence, lines: list[bytes],
+               files: _Files) -> HunkEvidence | None:
+    """A hunk the fork carries in another file (a vendor moved the code into a class of
+    its own): the lines it misses here are lines the fork added somewhere."""
+    if len(lines) < 2:
+        return None  # one line found somewhere proves nothing
+    added = files.fork_added()
+    there = sum(1 for line in lines if added[line] > 0)
+    if there < 0.75 * len(lines):
+        return None
+    return replace(evidence, found=evidence.found + evidence.missing, missing=0.0,
+                   fork_path="(elsewhere in the fork)", how="elsewhere")
 
 
 def _block(evidence: HunkEvidence, hunk: Hunk, fork: str, base: str) -> HunkEvidence:

@@ -135,6 +135,20 @@ def test_reads_each_fix_from_the_code(tmp_path: Path, upstream: Path) -> None:
     assert "release-2.6.1" in result.err or "2.6.1" in result.err
 
 
+def test_a_fix_the_fork_carries_in_a_file_of_its_own(tmp_path: Path, upstream: Path) -> None:
+    """A vendor moved the method into a class of its own and ported the fix there."""
+    moved = FIXED_LOOKUP.replace("class Cache", "class AcmeCacheLookup")
+    fork = _fork(tmp_path, upstream, {COMMON + "AcmeCacheLookup.java": moved,
+                                      COMMON + "Cache.java": CACHE.replace("  public synch"
+                                      "ronized long lookup(String key) {\n", "  // moved: "
+                                      "AcmeCacheLookup\n  long lookup(String key) {\n")})
+    result = run_hpatch("gap", "--repo", str(fork), "--upstream", str(upstream), "--json")
+    assert result.code == 0, result.err
+    record = _records(result.out)["HADOOP-1001"]
+    assert record["state"] == "present", record
+    assert [h["how"] for h in record["evidence"]] == ["elsewhere"]
+
+
 def test_a_release_itself_lacks_every_fix_but_cosmetic_ones(tmp_path: Path,
                                                             upstream: Path) -> None:
     fork = _fork(tmp_path, upstream, {}, version="2.6.0")
