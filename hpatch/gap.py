@@ -377,7 +377,8 @@ def scan(upstream: Checkout, fork: Checkout, span: Range, *,
         # A fix the base release already names is the base's (its commit on the base's
         # branch came first); the range holds its twin from another branch.
         records = [_record(fix_id, fix, with_tests, backports, files)
-                   for fix_id, fix in fixes.items() if fix.in_range and fix_id not in in_base]
+                   for fix_id, fix in fixes.items() if fix.in_range and fix_id not in in_base
+                   and not _base_has(fix)]
     if carry:
         records = _with_carry(upstream, fork, fork_tree, fixes, records)
     ranked = _ranked(records)
@@ -722,6 +723,16 @@ def _record(fix_id: str, fix: _Fix, with_tests: set[str], backports: dict[str, l
         evidence=tuple(h for e in evidence for h in e.hunks), score=score, reason=reason,
         has_test=any(c.sha in with_tests for c in fix.commits),
         backported_to=tuple(backports.get(fix_id, [])))
+
+
+def _base_has(fix: _Fix) -> bool:
+    """The base release already holds the change under another name (a twin of a
+    commit that reached the base's branch through a merge, or with another subject):
+    nearly all its telling lines are there as the fix leaves them."""
+    evidence = list(fix.evidence.values())
+    in_base = sum(e.in_base for e in evidence)
+    other = sum(e.found + e.missing for e in evidence)
+    return in_base >= 2 and in_base >= 3 * other
 
 
 def _share(evidence: CommitEvidence) -> float:
