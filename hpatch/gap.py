@@ -321,6 +321,7 @@ class _Fix:
     evidence: dict[str, CommitEvidence] = field(default_factory=dict)
     diffs: dict[str, bytes] = field(default_factory=dict)     # sha -> compressed diff
     cosmetic: dict[str, bool] = field(default_factory=dict)   # sha -> is_cosmetic
+    created: set[str] = field(default_factory=set)   # paths a commit of the fix creates
     in_range: bool = False
 
 
@@ -527,6 +528,7 @@ def _read_fixes(upstream: Checkout, span: Range, files: _Files, in_range: set[st
         fix.commits.append(commit)
         fix.diffs[entry.sha] = zlib.compress(logged.diff.encode("utf-8", "surrogateescape"))
         fix.cosmetic[entry.sha] = is_cosmetic(changes)
+        fix.created.update(c.path for c in changes if c.created)
         fix.evidence[entry.sha] = _evidence(entry, changes, files)
     for fix in fixes.values():
         fix.commits.reverse()  # oldest first, as History keeps them
@@ -816,6 +818,11 @@ def _with_carry(upstream: Checkout, fork: Checkout, fork_tree: str, fixes: dict[
 
         def carry(record: GapRecord) -> Carry:
             commits = chosen[record.id]
+            lacking = sorted(p for c in commits for p in c.paths
+                             if p not in entries and p not in fixes[record.id].created)
+            if lacking:  # neither way can change a file the fork does not have
+                return Carry("conflict", tuple(c.short for c in commits),
+                             f"the fork has no {lacking[0]}")
             patch = "".join(zlib.decompress(fixes[record.id].diffs[c.sha]).decode(
                 "utf-8", "surrogateescape") for c in commits)
             applied = git_ops.apply_on_index(
