@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpatch.assess import applied_commits
+from hpatch.assess import applied_commits, in_code
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout, HpatchCommit
 from hpatch.errors import HpatchError
@@ -63,11 +63,23 @@ def collect(checkout: Checkout, catalog: Catalog, runs_root: Path,
             fix: Fix | None = catalog.get(fix_id)
         except HpatchError:
             fix = None  # a fix the catalog no longer has: the commit still tells its story
+        if not _still_carried(checkout, fix, commit):
+            continue
         entries.append(Entry(fix_id, fix, commit,
                              latest_verification(runs_root, fix_id, release,
                                                  commit.variant_sha)))
     entries.sort(key=lambda e: (e.component, e.fix_id))
     return release, entries
+
+
+def _still_carried(checkout: Checkout, fix: Fix | None, commit: HpatchCommit) -> bool:
+    """Is the commit's change still in the branch's code (HEAD)? A commit that a later
+    one reverted (git revert, or by hand) is history, not something the branch carries."""
+    if fix is not None:
+        return in_code(checkout, fix, commit, tree="HEAD")
+    if commit.carries == (commit.fix_id,):
+        return checkout.holds_change(checkout.commit_diff(commit.sha), tree="HEAD")
+    return True  # neither the catalog nor the commit tells its own change apart
 
 
 def _verified_text(entry: Entry) -> str:

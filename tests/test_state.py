@@ -1,0 +1,213 @@
+"""A fix's state is read from the code, not from an old commit's trailer; revert takes
+out exactly a fix's own change. Offline: tiny real git repositories, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import (
+    TINY_BUGGY,
+    TINY_FILE,
+    TINY_FIX_TOML,
+    TINY_FIXED,
+    TINY_VARIANTS,
+    Tiny,
+    git,
+    make_tiny_catalog,
+    make_tiny_repo,
+    snapshot,
+)
+
+from hpatch.checkout import Checkout, trailer_groups
+
+OTHER_FILE = TINY_FILE.replace("Tiny.java", "Other.java")
+OTHER_BUGGY = TINY_BUGGY.replace("Tiny", "Other")
+OTHER_FIXED = TINY_FIXED.replace("Tiny", "Other")
+
+
+def states(tiny: Tiny) -> dict[str, str]:
+    result = tiny.hpatch("status", "--repo", str(tiny.repo), "--json")
+    assert result.code == 0, result.err
+    data: dict[str, Any] = json.loads(result.out)
+    return {f["fix"]: f["state"] for f in data["fixes"]}
+
+
+def noted(tiny: Tiny) -> list[str]:
+    result = tiny.hpatch("notes", "--repo", str(tiny.repo), "--format", "json")
+    assert result.code == 0, result.err
+    return [f["id"] for f in json.loads(result.out)["fixes"]]
+
+
+def hpatch_ok(tiny: Tiny, *args: str) -> str:
+    result = tiny.hpatch(*args, "--repo", str(tiny.repo))
+    assert result.code == 0, result.err
+    return result.out
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Tiny:
+    """The tiny checkout with a second buggy file, and a catalog with a second fix
+    (TINY-2) for it, its variant made by git like the first."""
+    repo = make_tiny_repo(tmp_path / "hadoop")
+    (repo / OTHER_FILE).write_text(OTHER_BUGGY)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--amend", "--no-edit")
+    git(repo, "tag", "-f", "rel/release-2.4.1")
+    catalog = make_tiny_catalog(tmp_path / "catalog", repo)
+    fix = catalog / "TINY-2"
+    shutil.copytree(catalog / "TINY-1", fix)
+    (fix / "fix.toml").write_text(TINY_FIX_TOML.replace("TINY-1", "TINY-2")
+                                  .replace(TINY_FILE, OTHER_FILE)
+                                  .replace("org.apache.hadoop.TestTiny",
+                                           "org.apache.hadoop.TestOther"))
+    (fix / "reproducer" / "org" / "apache" / "hadoop" / "TestTiny.java").rename(
+        fix / "reproducer" / "org" / "apache" / "hadoop" / "TestOther.java")
+    (fix / "reproducer" / "org" / "apache" / "hadoop" / "TestOther.java").write_text(
+        "package org.apache.hadoop;\npublic class TestOther {}\n")
+    (fix / "variants.toml").write_text(TINY_VARIANTS)
+    scratch = tmp_path / "scratch"
+    git(tmp_path, "clone", "-q", str(repo), str(scratch))
+    (scratch / OTHER_FILE).write_text(OTHER_FIXED)
+    git(scratch, "commit", "-qam", "TINY-2: stop the other thread in close()")
+    (fix / "variants" / "2.4.patch").write_text(
+        git(scratch, "format-patch", "-1", "--stdout") + "\n")
+    (catalog / "catalog.toml").write_text('order = ["TINY-1", "TINY-2"]\n')
+    return Tiny(repo, catalog)
+
+
+def squash_last(repo: Path, count: int) -> None:
+    """What a "squash and merge" makes: one commit whose message joins all of theirs."""
+    messages = git(repo, "log", f"-{count}", "--reverse", "--format=* %B")
+    git(repo, "reset", "-q", "--soft", f"HEAD~{count}")
+    git(repo, "commit", "-q", "-m", f"Backports (#12)\n\n{messages}")
+
+
+# -- item 1: a hand revert -------------------------------------------------------
+
+
+def test_a_git_revert_makes_the_fix_applicable_again(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    git(tiny.repo, "revert", "--no-edit", "HEAD")
+    assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
+    result = tiny.hpatch("status", "--repo", str(tiny.repo), "--json")
+    [fix] = json.loads(result.out)["fixes"]
+    assert fix["state"] == "applicable", fix
+    assert "no longer in the code" in fix["detail"]
+    assert noted(tiny) == []
+    out = hpatch_ok(tiny, "revert", "TINY-1")  # nothing to take out: not an error
+    assert "nothing to revert" in out
+    assert git(tiny.repo, "rev-list", "--count", "HEAD") == "3"
+    hpatch_ok(tiny, "apply", "TINY-1")  # applies again, as a new commit
+    assert (tiny.repo / TINY_FILE).read_text() == TINY_FIXED
+    assert git(tiny.repo, "rev-list", "--count", "HEAD") == "4"
+    assert states(tiny) == {"TINY-1": "applied"}
+    assert noted(tiny) == ["TINY-1"]
+
+
+def test_a_later_commit_that_takes_the_lines_out_is_a_revert_too(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    (tiny.repo / TINY_FILE).write_text(TINY_BUGGY.replace("flush();", "flush(); // v2"))
+    git(tiny.repo, "commit", "-qam", "a teammate's rewrite of close()")
+    result = tiny.hpatch("revert", "TINY-1", "--repo", str(tiny.repo))
+    assert result.code == 0, result.err
+    assert "nothing to revert" in result.out
+    assert states(tiny)["TINY-1"] != "applied"
+    assert noted(tiny) == []
+
+
+def test_a_fix_whose_lines_were_changed_since_is_refused_in_one_line(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    (tiny.repo / TINY_FILE).write_text(TINY_FIXED.replace("stop();", "stop(); // later"))
+    git(tiny.repo, "commit", "-qam", "a later change inside the fix's lines")
+    before = snapshot(tiny.repo)
+    result = tiny.hpatch("revert", "TINY-1", "--repo", str(tiny.repo))
+    assert result.code == 4, result.err
+    assert len(result.error_lines) == 1 and "cannot be reverted cleanly" in result.err
+    assert snapshot(tiny.repo) == before
+
+
+# -- item 2: a squashed commit, an amended commit ----------------------------------
+
+
+def test_every_trailer_of_a_squashed_message_is_read() -> None:
+    body = ("Backports\n\n* TINY-1: a\n\nHpatch-Fix: TINY-1\nHpatch-Variant: 2.4 sha256:aaa\n"
+            "Hpatch-Release: 2.4.1\n\n* TINY-2: b\n\n  Hpatch-Fix: TINY-2\n"
+            "  Hpatch-Variant: 2.5 sha256:bbb\n")
+    assert trailer_groups(body) == [
+        {"Hpatch-Fix": "TINY-1", "Hpatch-Variant": "2.4 sha256:aaa", "Hpatch-Release": "2.4.1"},
+        {"Hpatch-Fix": "TINY-2", "Hpatch-Variant": "2.5 sha256:bbb"}]
+
+
+def test_a_squashed_commit_carries_both_fixes(two: Tiny) -> None:
+    hpatch_ok(two, "apply", "TINY-1", "TINY-2")
+    squash_last(two.repo, 2)
+    assert git(two.repo, "rev-list", "--count", "HEAD") == "2"
+    commits = Checkout.open(two.repo).hpatch_commits()
+    assert [(c.fix_id, c.carries) for c in commits] == [
+        ("TINY-1", ("TINY-1", "TINY-2")), ("TINY-2", ("TINY-1", "TINY-2"))]
+    assert states(two) == {"TINY-1": "applied", "TINY-2": "applied"}
+    assert noted(two) == ["TINY-1", "TINY-2"]
+
+
+def test_revert_of_one_fix_of_a_squashed_commit_leaves_the_other(two: Tiny) -> None:
+    hpatch_ok(two, "apply", "TINY-1", "TINY-2")
+    squash_last(two.repo, 2)
+    out = hpatch_ok(two, "revert", "TINY-1")
+    assert "reverted" in out
+    assert (two.repo / TINY_FILE).read_text() == TINY_BUGGY
+    assert (two.repo / OTHER_FILE).read_text() == OTHER_FIXED
+    assert git(two.repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD") == TINY_FILE
+    assert "TINY-2" in git(two.repo, "log", "-1", "--format=%B")  # says what it left
+    assert git(two.repo, "status", "--porcelain") == ""
+    assert states(two) == {"TINY-1": "applicable", "TINY-2": "applied"}
+    assert noted(two) == ["TINY-2"]
+    hpatch_ok(two, "revert", "TINY-2")
+    assert (two.repo / OTHER_FILE).read_text() == OTHER_BUGGY
+    assert states(two) == {"TINY-1": "applicable", "TINY-2": "applicable"}
+
+
+def test_revert_leaves_a_file_the_user_amended_into_the_fix_commit(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    (tiny.repo / "README.txt").write_text("ours, and a note amended into the fix's commit\n")
+    git(tiny.repo, "commit", "-q", "-a", "--amend", "--no-edit")
+    assert states(tiny) == {"TINY-1": "applied"}
+    hpatch_ok(tiny, "revert", "TINY-1")
+    assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
+    assert (tiny.repo / "README.txt").read_text().startswith("ours, and a note")
+    assert git(tiny.repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD") == TINY_FILE
+    assert "changes to README.txt" in git(tiny.repo, "log", "-1", "--format=%B")
+    assert states(tiny) == {"TINY-1": "applicable"}
+
+
+def test_a_plain_hpatch_commit_is_still_reverted_with_gits_words(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    applied = git(tiny.repo, "rev-parse", "HEAD")
+    hpatch_ok(tiny, "revert", "TINY-1")
+    assert f"This reverts commit {applied}." in git(tiny.repo, "log", "-1", "--format=%B")
+
+
+def test_a_squashed_commit_whose_variant_changed_is_refused_in_one_line(two: Tiny) -> None:
+    hpatch_ok(two, "apply", "TINY-1", "TINY-2")
+    squash_last(two.repo, 2)
+    patch = two.catalog / "TINY-1" / "variants" / "2.4.patch"
+    patch.write_text(patch.read_text().replace("stop the thread", "stop its thread"))
+    assert states(two) == {"TINY-1": "applied", "TINY-2": "applied"}
+    before = snapshot(two.repo)
+    result = two.hpatch("revert", "TINY-1", "--repo", str(two.repo))
+    assert result.code == 4, result.err
+    assert len(result.error_lines) == 1, result.err
+    assert "cannot be reverted exactly" in result.err and "TINY-2" in result.err
+    assert snapshot(two.repo) == before
+
+
+def test_a_changed_variant_still_reverts_a_commit_that_carries_only_it(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    patch = tiny.catalog / "TINY-1" / "variants" / "2.4.patch"
+    patch.write_text(patch.read_text().replace("stop the thread", "stop its thread"))
+    assert states(tiny) == {"TINY-1": "applied"}
+    hpatch_ok(tiny, "revert", "TINY-1")
+    assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
