@@ -211,3 +211,68 @@ def test_a_changed_variant_still_reverts_a_commit_that_carries_only_it(tiny: Tin
     assert states(tiny) == {"TINY-1": "applied"}
     hpatch_ok(tiny, "revert", "TINY-1")
     assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
+
+
+# -- the same on a real release checkout (2.4.1's sources, through mvn) -------------
+
+
+def real_states(repo: Path) -> dict[str, str]:
+    from conftest import run_hpatch
+    result = run_hpatch("status", "--repo", str(repo), "--json")
+    assert result.code == 0, result.err
+    return {f["fix"]: f["state"] for f in json.loads(result.out)["fixes"]}
+
+
+def real_notes(repo: Path) -> list[str]:
+    from conftest import run_hpatch
+    result = run_hpatch("notes", "--repo", str(repo), "--format", "json")
+    assert result.code == 0, result.err
+    return [f["id"] for f in json.loads(result.out)["fixes"]]
+
+
+def real_ok(*args: str) -> str:
+    from conftest import run_hpatch
+    result = run_hpatch(*args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+@pytest.mark.network
+def test_a_git_revert_on_a_release_checkout(hadoop: Path) -> None:
+    from conftest import HDFS_9812_FILE
+    stock = (hadoop / HDFS_9812_FILE).read_text()
+    real_ok("apply", "HDFS-9812", "--repo", str(hadoop))
+    git(hadoop, "revert", "--no-edit", "HEAD")
+    assert (hadoop / HDFS_9812_FILE).read_text() == stock
+    assert real_states(hadoop)["HDFS-9812"] == "applicable"
+    assert "HDFS-9812" not in real_notes(hadoop)
+    assert "nothing to revert" in real_ok("revert", "HDFS-9812", "--repo", str(hadoop))
+    assert "applied" in real_ok("apply", "HDFS-9812", "--repo", str(hadoop))
+    assert real_states(hadoop)["HDFS-9812"] == "applied"
+    assert real_notes(hadoop) == ["HDFS-9812"]
+    assert git(hadoop, "rev-list", "--count", "HEAD") == "4"
+
+
+@pytest.mark.network
+def test_squashed_and_amended_fixes_on_a_release_checkout(hadoop: Path) -> None:
+    from conftest import HDFS_9812_FILE, YARN_4398_FILE
+    stock = {p: (hadoop / p).read_text() for p in (HDFS_9812_FILE, YARN_4398_FILE)}
+    real_ok("apply", "HDFS-9812", "YARN-4398", "--repo", str(hadoop))
+    fixed_yarn = (hadoop / YARN_4398_FILE).read_text()
+    squash_last(hadoop, 2)
+    (hadoop / "OUR-NOTES.txt").write_text("our build notes, amended into the squash\n")
+    git(hadoop, "add", "OUR-NOTES.txt")
+    git(hadoop, "commit", "-q", "--amend", "--no-edit")
+    assert {f: s for f, s in real_states(hadoop).items() if f in ("HDFS-9812", "YARN-4398")} \
+        == {"HDFS-9812": "applied", "YARN-4398": "applied"}
+    assert sorted(real_notes(hadoop)) == ["HDFS-9812", "YARN-4398"]
+    real_ok("revert", "HDFS-9812", "--repo", str(hadoop))
+    assert (hadoop / HDFS_9812_FILE).read_text() == stock[HDFS_9812_FILE]
+    assert (hadoop / YARN_4398_FILE).read_text() == fixed_yarn
+    assert (hadoop / "OUR-NOTES.txt").read_text().startswith("our build notes")
+    assert git(hadoop, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD") == \
+        HDFS_9812_FILE
+    after = real_states(hadoop)
+    assert (after["HDFS-9812"], after["YARN-4398"]) == ("applicable", "applied")
+    assert real_notes(hadoop) == ["YARN-4398"]
+    assert git(hadoop, "status", "--porcelain") == ""
