@@ -130,6 +130,25 @@ def test_a_fix_whose_lines_were_changed_since_is_refused_in_one_line(tiny: Tiny)
     assert snapshot(tiny.repo) == before
 
 
+def test_a_builds_manifest_leaves_out_a_fix_reverted_by_hand(tiny: Tiny, tmp_path: Path) -> None:
+    from hpatch.catalog import load
+    from hpatch.commands.build import _manifest
+    from hpatch.releases import Release
+
+    def manifest_fixes() -> list[object]:
+        checkout = Checkout.open(tiny.repo)
+        data = _manifest(checkout, load(tiny.catalog), Release.parse("2.4.1"),
+                         checkout.head(), "image", [], 0, 1.0, [], [], 0, tmp_path / "runs")
+        fixes = data["fixes"]
+        assert isinstance(fixes, list)
+        return [f["id"] for f in fixes]
+
+    hpatch_ok(tiny, "apply", "TINY-1")
+    assert manifest_fixes() == ["TINY-1"]
+    git(tiny.repo, "revert", "--no-edit", "HEAD")
+    assert manifest_fixes() == []
+
+
 # -- item 2: a squashed commit, an amended commit ----------------------------------
 
 
