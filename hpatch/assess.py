@@ -43,11 +43,15 @@ class Assessment:
 
 
 def applied_commits(history: list[HpatchCommit]) -> dict[str, HpatchCommit]:
-    """fix id -> the hpatch commit that applied it, if no later revert took it off."""
+    """fix id -> the newest hpatch commit that applied it; `reverted_by` names an hpatch
+    revert that followed it. Whether its change is still in the code is assess()'s
+    question: a `git revert` of the revert brings it back, a hand revert takes it out."""
     current: dict[str, HpatchCommit] = {}
     for commit in history:
         if commit.is_revert:
-            current.pop(commit.fix_id, None)
+            if commit.fix_id in current:
+                current[commit.fix_id] = replace(current[commit.fix_id],
+                                                 reverted_by=commit.sha)
         elif commit.fix_id:
             current[commit.fix_id] = commit
     return current
@@ -123,6 +127,8 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
         variant = next((v for v in fix.variants if v.name == mine.variant_name), None)
         return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha)
     found = _from_code(checkout, fix, release, tracked)
+    if mine.reverted_by:  # hpatch's own revert: the usual way out, nothing to remark
+        return found
     return replace(found, detail=f"{found.detail} (hpatch commit {mine.sha[:10]}'s change "
                                  "is no longer in the code)")
 

@@ -54,6 +54,8 @@ class HpatchCommit:
     date: str = ""
     # Every fix the commit applies (`Hpatch-Fix:`): more than one in a squashed commit.
     carries: tuple[str, ...] = ()
+    # The hpatch revert commit that took this commit's fix off later, if one did.
+    reverted_by: str = ""
 
     @property
     def fix_id(self) -> str:

@@ -130,6 +130,24 @@ def test_a_fix_whose_lines_were_changed_since_is_refused_in_one_line(tiny: Tiny)
     assert snapshot(tiny.repo) == before
 
 
+def test_a_git_revert_of_hpatchs_revert_brings_the_fix_back(tiny: Tiny) -> None:
+    hpatch_ok(tiny, "apply", "TINY-1")
+    hpatch_ok(tiny, "revert", "TINY-1")
+    result = tiny.hpatch("status", "--repo", str(tiny.repo), "--json")
+    [fix] = json.loads(result.out)["fixes"]
+    assert (fix["state"], fix["detail"]) == ("applicable", "variant 2.4")  # no remark
+    hpatch_ok(tiny, "revert", "TINY-1")  # again: nothing to take out, no commit
+    assert git(tiny.repo, "rev-list", "--count", "HEAD") == "3"
+    git(tiny.repo, "revert", "--no-edit", "HEAD")  # a teammate undoes the revert
+    assert (tiny.repo / TINY_FILE).read_text() == TINY_FIXED
+    assert states(tiny) == {"TINY-1": "applied"}
+    assert noted(tiny) == ["TINY-1"]
+    assert "nothing to do" in hpatch_ok(tiny, "apply", "TINY-1")
+    hpatch_ok(tiny, "revert", "TINY-1")
+    assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
+    assert states(tiny) == {"TINY-1": "applicable"}
+
+
 def test_a_builds_manifest_leaves_out_a_fix_reverted_by_hand(tiny: Tiny, tmp_path: Path) -> None:
     from hpatch.catalog import load
     from hpatch.commands.build import _manifest

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hpatch import changes, output
-from hpatch.assess import OwnChange, applied_commits, fix_paths, own_change
+from hpatch.assess import OwnChange, applied_commits, fix_paths, in_code, own_change
 from hpatch.catalog import Fix
 from hpatch.checkout import TRAILER_REVERT, Checkout, HpatchCommit
 from hpatch.errors import ConflictError, HpatchError
@@ -21,6 +21,10 @@ def revert(checkout: Checkout, fixes: list[Fix]) -> int:
             commit = applied_commits(checkout.hpatch_commits()).get(fix.id)
             if commit is None:
                 rows.append((fix.id, "not applied by hpatch here: nothing to revert", "-"))
+                continue
+            if commit.reverted_by and not in_code(checkout, fix, commit):
+                rows.append((fix.id, "already reverted: nothing to revert",
+                              f"commit {commit.reverted_by[:10]} reverts {commit.sha[:10]}"))
                 continue
             change = _own_change_or_refuse(checkout, fix, commit)
             dirty = checkout.changed_paths(change.paths)
