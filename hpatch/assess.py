@@ -29,6 +29,8 @@ class Assessment:
     variant: Variant | None = None
     commit: str | None = None
     placements: tuple[patching.Placement, ...] = field(default=())
+    # applied: the fix's own change in its commit, where it can be told apart
+    change: OwnChange | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -96,14 +98,19 @@ def in_code(checkout: Checkout, fix: Fix, commit: HpatchCommit, *,
             tree: str | None = None) -> bool:
     """Is the commit's change for fix still in the work tree (or in tree)? A revert
     (git's own, or any later change that takes the fix's lines out) makes it no."""
+    return _held(checkout, fix, commit, tree)[0]
+
+
+def _held(checkout: Checkout, fix: Fix, commit: HpatchCommit,
+          tree: str | None = None) -> tuple[bool, OwnChange | None]:
     change = own_change(checkout, fix, commit)
     if change is not None:
-        return checkout.holds_change(change.text, tree=tree)
+        return checkout.holds_change(change.text, tree=tree), change
     # Not separable: then at least the commit's lines in the fix's own files must be there.
     ours = set(fix_paths(fix))
     mine = [p for p in checkout.touched_paths(commit.sha) if p in ours]
     return bool(mine) and checkout.holds_change(
-        commit_diff_paths(checkout, commit.sha, mine), tree=tree)
+        commit_diff_paths(checkout, commit.sha, mine), tree=tree), None
 
 
 def assess_all(checkout: Checkout, fixes: list[Fix], release: Release,
@@ -123,9 +130,11 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
     mine = applied.get(fix.id)
     if mine is None:
         return _from_code(checkout, fix, release, tracked)
-    if in_code(checkout, fix, mine):
+    held, change = _held(checkout, fix, mine)
+    if held:
         variant = next((v for v in fix.variants if v.name == mine.variant_name), None)
-        return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha)
+        return Assessment(fix, State.APPLIED, f"commit {mine.sha[:10]}", variant, mine.sha,
+                          change=change)
     found = _from_code(checkout, fix, release, tracked)
     if mine.reverted_by:  # hpatch's own revert: the usual way out, nothing to remark
         return found

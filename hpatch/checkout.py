@@ -480,6 +480,18 @@ class Checkout:
         finally:
             os.unlink(name)
 
+    def tree_without_patch(self, patch_text: str, rev: str = "HEAD") -> str:
+        """rev's tree with patch_text's change taken off (reverse-applied), as a new tree."""
+        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(patch_text)
+            with self.private_index(rev) as env:
+                self.git("apply", "--cached", "--reverse", "--whitespace=nowarn", name, env=env)
+                return self.git("write-tree", env=env)
+        finally:
+            os.unlink(name)
+
     def tree_with_patch(self, tree: str, patch: Path) -> str:
         """tree with a patch applied (exactly, as `git apply` does), as a new tree object."""
         with self.private_index(tree) as env:

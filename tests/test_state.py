@@ -227,6 +227,44 @@ def test_a_plain_hpatch_commit_is_still_reverted_with_gits_words(tiny: Tiny) -> 
     assert f"This reverts commit {applied}." in git(tiny.repo, "log", "-1", "--format=%B")
 
 
+def test_verify_takes_off_only_the_fix_it_verifies_from_a_squashed_commit(two: Tiny) -> None:
+    from hpatch.assess import applied_commits, assess
+    from hpatch.builders.checkout import stock_tree
+    from hpatch.builders.overlay import _sides
+    from hpatch.catalog import load
+    from hpatch.releases import Release
+
+    hpatch_ok(two, "apply", "TINY-1", "TINY-2")
+    squash_last(two.repo, 2)
+    checkout = Checkout.open(two.repo)
+    fix = load(two.catalog).get("TINY-1")
+    result = assess(checkout, fix, Release.parse("2.4.1"),
+                    applied_commits(checkout.hpatch_commits()))
+    stock = checkout.tree_entries(stock_tree(checkout, result))
+    head = checkout.tree_entries(checkout.tree_of("HEAD"))
+    assert checkout.blob_bytes(stock[TINY_FILE][1]).decode() == TINY_BUGGY
+    assert stock[OTHER_FILE] == head[OTHER_FILE]  # TINY-2 stays in TINY-1's stock
+    before, after = _sides(checkout, result)
+    assert (before, after) == ({TINY_FILE: TINY_BUGGY}, {TINY_FILE: TINY_FIXED})
+
+
+def test_verify_keeps_a_file_amended_into_the_fix_commit_in_stock(tiny: Tiny) -> None:
+    from hpatch.assess import applied_commits, assess
+    from hpatch.builders.checkout import stock_tree
+    from hpatch.catalog import load
+    from hpatch.releases import Release
+
+    hpatch_ok(tiny, "apply", "TINY-1")
+    (tiny.repo / "README.txt").write_text("ours, amended\n")
+    git(tiny.repo, "commit", "-q", "-a", "--amend", "--no-edit")
+    checkout = Checkout.open(tiny.repo)
+    result = assess(checkout, load(tiny.catalog).get("TINY-1"), Release.parse("2.4.1"),
+                    applied_commits(checkout.hpatch_commits()))
+    stock = checkout.tree_entries(stock_tree(checkout, result))
+    assert checkout.blob_bytes(stock["README.txt"][1]) == b"ours, amended\n"
+    assert checkout.blob_bytes(stock[TINY_FILE][1]).decode() == TINY_BUGGY
+
+
 def test_a_squashed_commit_whose_variant_changed_is_refused_in_one_line(two: Tiny) -> None:
     hpatch_ok(two, "apply", "TINY-1", "TINY-2")
     squash_last(two.repo, 2)
