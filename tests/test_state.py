@@ -216,7 +216,7 @@ def test_revert_leaves_a_file_the_user_amended_into_the_fix_commit(tiny: Tiny) -
     assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
     assert (tiny.repo / "README.txt").read_text().startswith("ours, and a note")
     assert git(tiny.repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD") == TINY_FILE
-    assert "changes to README.txt" in git(tiny.repo, "log", "-1", "--format=%B")
+    assert "change to README.txt" in git(tiny.repo, "log", "-1", "--format=%B")
     assert states(tiny) == {"TINY-1": "applicable"}
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 from hpatch import changes, output
@@ -70,24 +71,25 @@ def _already_out(checkout: Checkout, fix: Fix, commit: HpatchCommit) -> tuple[st
 
 
 def _others(checkout: Checkout, commit: HpatchCommit, own_paths: Iterable[str]) -> list[str]:
-    """What else the commit carries, in words: other fixes, files not the fix's."""
+    """What else the commit carries, in words: the other fixes, else the files that are
+    not the fix's (with other fixes there, their files are theirs)."""
     own = set(own_paths)
     other_fixes = [f for f in commit.carries if f != commit.fix_id]
-    files = [p for p in checkout.touched_paths(commit.sha) if p not in own]
-    return ([", ".join(other_fixes)] if other_fixes else []) + (
-        ["changes to " + ", ".join(files)] if files else [])
+    files = [p.rsplit("/", 1)[-1] for p in checkout.touched_paths(commit.sha) if p not in own]
+    if other_fixes:
+        return [", ".join(other_fixes) + (" and its other changes" if files else "")]
+    return [f"its change{'s' if len(files) > 1 else ''} to {', '.join(files)}"] if files else []
 
 
 def _message(checkout: Checkout, commit: HpatchCommit, change: OwnChange) -> str:
     others = _others(checkout, commit, change.paths)
     if not others:  # the commit is the fix and nothing else
         return changes.revert_message(commit)
-    return (
-        f'Revert {commit.fix_id} of "{commit.subject}"\n\n'
-        f"This takes {commit.fix_id}'s change ({change.source}) out of commit\n"
-        f"{commit.sha}, and leaves the rest of it: {' and '.join(others)}.\n\n"
-        f"{TRAILER_REVERT}: {commit.fix_id}\n"
-    )
+    body = textwrap.fill(
+        f"This takes {commit.fix_id}'s own change ({change.source}) out of commit "
+        f"{commit.sha}, and leaves the rest of that commit: {'; '.join(others)}.", width=72)
+    return (f'Revert {commit.fix_id} from "{commit.subject}"\n\n{body}\n\n'
+            f"{TRAILER_REVERT}: {commit.fix_id}\n")
 
 
 def recover_only(checkout: Checkout) -> int:
