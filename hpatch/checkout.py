@@ -29,7 +29,8 @@ TRAILER_FIX = "Hpatch-Fix"
 TRAILER_VARIANT = "Hpatch-Variant"
 TRAILER_REVERT = "Hpatch-Revert"
 TRAILER_RELEASE = "Hpatch-Release"
-_TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
+# Leading blanks allowed: a squash-merge's message may indent the messages it joins.
+_TRAILER_LINE = re.compile(r"^[ \t]*(Hpatch-[A-Za-z-]+):[ \t]*(.+?)\s*$", re.MULTILINE)
 _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
 # git's words when a lock file it wants to create is already there.
 _LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
@@ -51,6 +52,10 @@ class HpatchCommit:
     trailers: dict[str, str] = field(default_factory=dict)
     author: str = ""
     date: str = ""
+    # Every fix the commit applies (`Hpatch-Fix:`): more than one in a squashed commit.
+    carries: tuple[str, ...] = ()
+    # The hpatch revert commit that took this commit's fix off later, if one did.
+    reverted_by: str = ""
 
     @property
     def fix_id(self) -> str:
@@ -248,7 +253,7 @@ class Checkout:
         if since is not None and self.rev(since) is None:
             raise HpatchError(f"unknown revision: {since}")
         span = f"{since}..{rev}" if since else rev
-        args = ["log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
+        args = ["log", "-E", f"--grep=^[[:blank:]]*({TRAILER_FIX}|{TRAILER_REVERT}):",
                 "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span,
                 *([] if since else self._not_upstream()), "--"]
         code, out, err = self.git_status(*args, strip=False)
@@ -256,16 +261,18 @@ class Checkout:
             if self.rev(rev) is None:  # an unborn branch: no commits at all
                 return []
             raise ProcessError(["git", *args], code, out, _clean_stderr(err))
-        commits = []
+        commits: list[list[HpatchCommit]] = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
             if len(parts) != 5:
                 continue
             sha, subject, author, date, body = parts
-            trailers = {m.group(1): m.group(2) for m in _TRAILER_LINE.finditer(body)}
-            commits.append(HpatchCommit(sha, subject, trailers, author, date))
-        commits.reverse()
-        return commits
+            groups = trailer_groups(body)
+            carries = tuple(g[TRAILER_FIX] for g in groups if TRAILER_FIX in g)
+            # git log is newest first; the groups of one commit stay in their own order
+            commits.append([HpatchCommit(sha, subject, g, author, date, carries)
+                            for g in groups])
+        return [c for group in reversed(commits) for c in group]
 
     # -- checking and building commits ---------------------------------------
 
@@ -276,6 +283,17 @@ class Checkout:
             args.append("--reverse")
         code, _, err = self.git_status(*args, str(patch))
         return code == 0, _clean_stderr(err)
+
+    def holds_change(self, patch_text: str, *, tree: str | None = None) -> bool:
+        """Is this change still in the work tree, or in tree (it reverse-applies exactly)?"""
+        if tree is not None:
+            return already_in_tree(self, tree, patch_text)
+        with tempfile.NamedTemporaryFile("w", prefix="hpatch-held-", suffix=".patch",
+                                         encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(patch_text)
+            handle.flush()
+            ok, _ = self.apply_check(Path(handle.name), reverse=True)
+        return ok
 
     @contextmanager
     def private_index(self, rev: str) -> Iterator[dict[str, str]]:
@@ -462,6 +480,18 @@ class Checkout:
         finally:
             os.unlink(name)
 
+    def tree_without_patch(self, patch_text: str, rev: str = "HEAD") -> str:
+        """rev's tree with patch_text's change taken off (reverse-applied), as a new tree."""
+        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(patch_text)
+            with self.private_index(rev) as env:
+                self.git("apply", "--cached", "--reverse", "--whitespace=nowarn", name, env=env)
+                return self.git("write-tree", env=env)
+        finally:
+            os.unlink(name)
+
     def tree_with_patch(self, tree: str, patch: Path) -> str:
         """tree with a patch applied (exactly, as `git apply` does), as a new tree object."""
         with self.private_index(tree) as env:
@@ -557,6 +587,21 @@ class Checkout:
         except HpatchError:
             return []
         return [f"^refs/tags/{tag}"] if tag else []
+
+
+def trailer_groups(body: str) -> list[dict[str, str]]:
+    """A message's hpatch trailers, one group per fix it applies or reverts.
+
+    A squashed commit joins the messages of several hpatch commits: each
+    `Hpatch-Fix:` or `Hpatch-Revert:` line starts a group, and the lines after it
+    (`Hpatch-Variant:`, `Hpatch-Release:`) belong to that group."""
+    groups: list[dict[str, str]] = []
+    for match in _TRAILER_LINE.finditer(body):
+        key, value = match.group(1), match.group(2)
+        if key in (TRAILER_FIX, TRAILER_REVERT) or not groups or key in groups[-1]:
+            groups.append({})
+        groups[-1][key] = value
+    return [g for g in groups if TRAILER_FIX in g or TRAILER_REVERT in g]
 
 
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:

@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 
 from hpatch import maven, output, staging
-from hpatch.assess import applied_commits
 from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
-from hpatch.notes import latest_verification
+from hpatch.notes import carried, latest_verification
 from hpatch.releases import Release
 
 
@@ -104,7 +103,7 @@ def _manifest(checkout: Checkout, catalog: Catalog, release: Release, head: str,
               args: list[str], code: int, seconds: float, build_fixes: list[str],
               outputs: list[dict[str, object]], files: int, runs_root: Path) -> dict[str, object]:
     fixes = []
-    for fix_id, commit in applied_commits(checkout.hpatch_commits()).items():
+    for fix_id, (_, commit) in carried(checkout, catalog).items():
         verification = latest_verification(runs_root, fix_id, str(release), commit.variant_sha)
         fixes.append({"id": fix_id, "commit": commit.sha, "variant": commit.variant_name,
                       "variant_sha": commit.variant_sha,
