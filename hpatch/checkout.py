@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -40,6 +41,58 @@ LOCK_WAIT = 10.0
 _DUBIOUS = "detected dubious ownership"
 # English messages whatever the user's locale, so errors read (and parse) alike.
 _GIT_ENV = {"LANGUAGE": "C", "LC_ALL": "C"}
+# What would lead git away from the checkout --repo names (another repository, index,
+# object store or ref namespace; git's own `rev-parse --local-env-vars` and the
+# discovery limits) or change the diffs hpatch reads and feeds to `git apply`. hpatch
+# sets GIT_INDEX_FILE itself where it builds a commit on an index of its own.
+SCRUBBED_ENV = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR",
+    "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_PREFIX", "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE", "GIT_REPLACE_REF_BASE", "GIT_NO_REPLACE_OBJECTS",
+    "GIT_QUARANTINE_PATH", "GIT_ATTR_SOURCE", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT", "GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER",
+)
+# hpatch parses git's output and applies the diffs git makes: settings for how output
+# looks (colour, prefixes, context, renames, columns, signatures, mail headers) are the
+# user's for their own commands, never for hpatch's. Given as `-c`, so they win over
+# every config file.
+GIT_CONFIG = {
+    "color.ui": "never", "color.diff": "never", "color.status": "never",
+    "column.ui": "never", "core.pager": "cat", "core.quotePath": "true",
+    "diff.noprefix": "false", "diff.mnemonicPrefix": "false", "diff.srcPrefix": "a/",
+    "diff.dstPrefix": "b/", "diff.relative": "false", "diff.renames": "false",
+    "diff.context": "3", "diff.interHunkContext": "0", "diff.suppressBlankEmpty": "false",
+    "status.renames": "false", "apply.ignoreWhitespace": "no",
+    "log.showSignature": "false", "i18n.logOutputEncoding": "UTF-8",
+    "i18n.commitEncoding": "UTF-8", "format.noprefix": "false", "format.numbered": "false",
+    "format.attach": "", "format.thread": "false", "format.from": "false",
+    "format.forceInBodyFrom": "false", "format.signOff": "false", "format.useAutoBase": "false",
+    "format.notes": "false", "format.coverLetter": "false", "format.headers": "",
+}
+# the same, said on the command line of each diff-making command
+_DIFF_FLAGS = ("--no-ext-diff", "--no-textconv", "--no-color", "--no-renames",
+               "--src-prefix=a/", "--dst-prefix=b/")
+
+
+def git_argv(*args: str) -> list[str]:
+    """`git` with hpatch's own settings for output, then args."""
+    config = [item for key, value in GIT_CONFIG.items() for item in ("-c", f"{key}={value}")]
+    return ["git", *config, *args]
+
+
+def _run_git(args: Sequence[str], *, cwd: Path | None, env: dict[str, str] | None = None,
+             check: bool = False) -> subprocess.CompletedProcess[str]:
+    done = proc.run(git_argv(*args), cwd=cwd, env={**_GIT_ENV, **(env or {})},
+                    unset=SCRUBBED_ENV, check=False)
+    if check and done.returncode != 0:
+        raise ProcessError(["git", *args], done.returncode, done.stdout, done.stderr)
+    return done
+
+
+def _git_bytes(root: Path, *args: str, input_bytes: bytes = b"") -> bytes:
+    return proc.run_bytes(git_argv("-C", str(root), *args), input_bytes=input_bytes,
+                          env=_GIT_ENV, unset=SCRUBBED_ENV)
 
 
 @dataclass(frozen=True)
@@ -100,9 +153,9 @@ class Checkout:
         if not path.is_dir():
             # A file inside a checkout would otherwise stand for the whole checkout.
             raise NotARepoError(f"not a directory: {path} (give the checkout's directory)")
-        done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+        done = _run_git(["rev-parse", "--is-bare-repository", "--absolute-git-dir",
                          "--show-toplevel", "--path-format=absolute", "--git-common-dir"],
-                        cwd=path, env=_GIT_ENV, check=False)
+                        cwd=path)
         lines = done.stdout.splitlines()
         if done.returncode == 0 and len(lines) == 4 and lines[0] == "false":
             return cls(Path(lines[2]), Path(lines[1]), Path(lines[3]))
@@ -132,8 +185,7 @@ class Checkout:
     def git_status(self, *args: str, env: dict[str, str] | None = None,
                    strip: bool = True) -> tuple[int, str, str]:
         """git's exit code, stdout and stderr (each less one final newline)."""
-        done = proc.run(["git", *args], cwd=self.root, env={**_GIT_ENV, **(env or {})},
-                        check=False)
+        done = _run_git(args, cwd=self.root, env=env)
         return done.returncode, _chomp(done.stdout) if strip else done.stdout, _chomp(
             done.stderr)
 
@@ -199,8 +251,7 @@ class Checkout:
         """The file as checkout writes it to the work tree: exact bytes, no newline added
         or removed, line endings and filters as .gitattributes and core.autocrlf say."""
         try:
-            return proc.run_bytes(["git", "-C", str(self.root), "cat-file", "--filters",
-                                   f"{rev}:{path}"], input_bytes=b"")
+            return _git_bytes(self.root, "cat-file", "--filters", f"{rev}:{path}")
         except ProcessError:
             return None
 
@@ -424,10 +475,12 @@ class Checkout:
 
     def commit_diff(self, sha: str) -> str:
         """The patch a commit made, against its first parent, as text for git apply."""
-        return self.git("diff", "--binary", "--full-index", f"{sha}^", sha, strip=False)
+        return self.git("diff", *_DIFF_FLAGS, "--binary", "--full-index", f"{sha}^", sha,
+                        strip=False)
 
     def format_patch(self, sha: str) -> str:
-        return self.git("format-patch", "-1", "--stdout", "--no-signature", sha, strip=False)
+        return self.git("format-patch", *_DIFF_FLAGS, "--no-attach", "--no-thread", "-1",
+                        "--stdout", "--no-signature", sha, strip=False)
 
     def touched_paths(self, sha: str) -> list[str]:
         out = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", sha, strip=False)
@@ -495,8 +548,8 @@ class Checkout:
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
-        out = proc.run_bytes(["git", "-C", str(self.root), "cat-file", "--batch"],
-                             input_bytes="".join(f"{s}\n" for s in wanted).encode())
+        out = _git_bytes(self.root, "cat-file", "--batch",
+                         input_bytes="".join(f"{s}\n" for s in wanted).encode())
         found: dict[str, bytes] = {}
         at = 0
         for sha in wanted:
@@ -561,7 +614,7 @@ class Checkout:
 
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:
     """Make directory (already filled) a one-commit repository tagged `tag`."""
-    proc.run(["git", "init", "-q", "--initial-branch=main", str(directory)], env=_GIT_ENV)
+    _run_git(["init", "-q", "--initial-branch=main", str(directory)], cwd=None, check=True)
     checkout = Checkout(directory, directory / ".git")
     identity = {
         "GIT_AUTHOR_NAME": "hpatch", "GIT_AUTHOR_EMAIL": "hpatch@localhost",
@@ -576,7 +629,7 @@ def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> 
 
 def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
     """Clone a cached release repository and start a branch at its tag."""
-    proc.run(["git", "clone", "-q", "--no-checkout", str(source), str(dest)], env=_GIT_ENV)
+    _run_git(["clone", "-q", "--no-checkout", str(source), str(dest)], cwd=None, check=True)
     checkout = Checkout(dest, dest / ".git")
     checkout.git("checkout", "-q", "-b", branch, tag)
     checkout.git("remote", "remove", "origin")
@@ -659,12 +712,13 @@ def list_tags(checkout: Checkout, patterns: Sequence[str]) -> list[str]:
 def commit_diff_paths(checkout: Checkout, sha: str, paths: Sequence[str]) -> str:
     """sha's change to these paths against its first parent, with full blob ids so that
     `git apply --3way` can find the preimage."""
-    return checkout.git("diff", "--full-index", "--binary", f"{sha}^", sha, "--", *paths,
-                        strip=False)
+    return checkout.git("diff", *_DIFF_FLAGS, "--full-index", "--binary", f"{sha}^", sha,
+                        "--", *paths, strip=False)
 
 
 def tree_diff_paths(checkout: Checkout, old: str, new: str, paths: Sequence[str]) -> str:
-    return checkout.git("diff", "--full-index", "--binary", old, new, "--", *paths, strip=False)
+    return checkout.git("diff", *_DIFF_FLAGS, "--full-index", "--binary", old, new, "--", *paths,
+                        strip=False)
 
 
 @dataclass(frozen=True)
