@@ -273,7 +273,58 @@ class Checkout:
         for entry in out.split("\0"):
             if len(entry) > 3:
                 changed.append(entry[3:])
+        changed += [p for p in self.hidden_changes(wanted) if p not in changed]
         return changed
+
+    def index_flags(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> `skip-worktree` or `assume-unchanged`, for those of paths whose index
+        entry carries a flag that makes `git status` stop comparing it with the file."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return {}
+        out = self.git("ls-files", "-v", "-z", "--", *wanted, strip=False)
+        flags = {}
+        for entry in out.split("\0"):
+            tag, _, path = entry.partition(" ")
+            if tag in ("S", "s"):
+                flags[path] = "skip-worktree"
+            elif tag.islower():
+                flags[path] = "assume-unchanged"
+        return flags
+
+    def outside_sparse_checkout(self, paths: Iterable[str]) -> list[str]:
+        """Those of paths that a sparse checkout leaves out of the work tree (skip-worktree
+        and absent): not deleted, just not checked out."""
+        flags = self.index_flags(paths)
+        return [p for p, flag in flags.items()
+                if flag == "skip-worktree" and not os.path.lexists(self.root / p)]
+
+    def hidden_changes(self, paths: Iterable[str]) -> list[str]:
+        """Those of paths that differ from their index entry although an index flag
+        (skip-worktree, assume-unchanged) keeps `git status` from saying so; a file a
+        sparse checkout leaves out is not a change."""
+        flagged = self.index_flags(paths)
+        if not flagged:
+            return []
+        staged = {}
+        for entry in self.git("ls-files", "-s", "-z", "--", *flagged, strip=False).split("\0"):
+            meta, tab, path = entry.partition("\t")
+            if tab:
+                staged[path] = meta.split()[1]
+        changed, present = [], []
+        for path, flag in flagged.items():
+            file = self.root / path
+            if flag == "skip-worktree" and not os.path.lexists(file):
+                continue
+            if file.is_symlink() or not file.is_file():
+                changed.append(path)
+            else:
+                present.append(path)
+        if present:
+            # the work-tree files' blob ids through the path's filters, as `git add` has them
+            hashed = self.git("hash-object", "--", *present).splitlines()
+            changed += [p for p, sha in zip(present, hashed) if staged.get(p) != sha]
+        return sorted(changed)
 
     def tracked(self, paths: Iterable[str], rev: str = "HEAD") -> list[str]:
         """Those of paths that are files in rev's tree."""
