@@ -323,7 +323,7 @@ class Checkout:
         if present:
             # the work-tree files' blob ids through the path's filters, as `git add` has them
             hashed = self.git("hash-object", "--", *present).splitlines()
-            changed += [p for p, sha in zip(present, hashed) if staged.get(p) != sha]
+            changed += [p for p, sha in zip(present, hashed, strict=True) if staged.get(p) != sha]
         return sorted(changed)
 
     def tracked(self, paths: Iterable[str], rev: str = "HEAD") -> list[str]:
@@ -371,11 +371,15 @@ class Checkout:
 
     # -- checking and building commits ---------------------------------------
 
-    def apply_check(self, patch: Path, *, reverse: bool = False) -> tuple[bool, str]:
-        """Would this patch apply to the work tree exactly (offsets allowed, no fuzz)?"""
+    def apply_check(self, patch: Path, *, reverse: bool = False,
+                    cached: bool = False) -> tuple[bool, str]:
+        """Would this patch apply to the work tree (cached: to the index) exactly
+        (offsets allowed, no fuzz)?"""
         args = ["apply", "--check", "--whitespace=nowarn"]
         if reverse:
             args.append("--reverse")
+        if cached:
+            args.append("--cached")
         code, _, err = self.git_status(*args, str(patch))
         return code == 0, _clean_stderr(err)
 
