@@ -33,7 +33,7 @@ def status(checkout: Checkout, fixes: list[Fix], *, as_json: bool) -> int:
     if as_json:
         output.as_json({
             "repo": str(checkout.root), "release": str(release), **base, "branch": branch,
-            "head": checkout.head(),
+            "head": checkout.rev("HEAD"),  # None on an unborn branch
             "interrupted": pending.op + " " + pending.fix if pending else None,
             "in_progress": busy,
             "git_locks": [str(p) for p in locks],
