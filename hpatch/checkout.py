@@ -515,6 +515,36 @@ class Checkout:
                 if target.is_file() or target.is_symlink():
                     target.unlink()
 
+    def staged_from(self, rev: str, paths: Sequence[str], *, unless: str) -> list[str]:
+        """Those of paths whose index entry is rev's (and not unless's): what a `git
+        checkout rev -- paths` that failed part way left staged."""
+        if not paths:
+            return []
+        index = {}
+        for entry in self.git("ls-files", "-s", "-z", "--", *paths, strip=False).split("\0"):
+            meta, tab, path = entry.partition("\t")
+            if tab:
+                index[path] = meta.split()[1]
+
+        def blobs(at: str) -> dict[str, str]:
+            out = self.git("ls-tree", "-r", "-z", at, "--", *paths, strip=False)
+            found = {}
+            for entry in out.split("\0"):
+                meta, tab, path = entry.partition("\t")
+                if tab:
+                    found[path] = meta.split()[2]
+            return found
+
+        theirs, other = blobs(rev), blobs(unless)
+        return [p for p in paths if index.get(p) == theirs.get(p) != other.get(p)]
+
+    def reset_index(self, rev: str, paths: Sequence[str], wait: float | None = None) -> None:
+        """Set these paths' index entries to rev's (dropping those rev lacks); the work
+        tree is not touched."""
+        if paths:
+            self._retry_locked(lock_wait() if wait is None else wait,
+                               "reset", "-q", rev, "--", *paths)
+
     def _retry_locked(self, wait: float, *args: str) -> None:
         deadline = time.monotonic() + wait
         delay = 0.01
