@@ -397,3 +397,12 @@ def test_repo_and_release_together_are_refused(tiny: Tiny, verb: str) -> None:
     assert result.code == 2, result.err
     _one_line(result.err, "--repo or --release, not both")
 
+
+
+def test_readme_names_every_variable_hpatch_ignores() -> None:
+    from hpatch.checkout import GIT_CONFIG, SCRUBBED_ENV
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    safety = readme.split("#### What hpatch takes from your git configuration", 1)[1]
+    assert [name for name in SCRUBBED_ENV if f"`{name}`" not in safety] == []
+    assert [key for key in GIT_CONFIG
+            if not key.startswith(("format.", "i18n.")) and key.split(".")[1] not in safety] == []
