@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -82,7 +81,7 @@ def git_argv(*args: str) -> list[str]:
 
 
 def _run_git(args: Sequence[str], *, cwd: Path | None, env: dict[str, str] | None = None,
-             check: bool = False) -> subprocess.CompletedProcess[str]:
+             check: bool = False) -> proc.Completed:
     done = proc.run(git_argv(*args), cwd=cwd, env={**_GIT_ENV, **(env or {})},
                     unset=SCRUBBED_ENV, check=False)
     if check and done.returncode != 0:

@@ -12,6 +12,7 @@ from pathlib import Path
 from hpatch.errors import ProcessError
 
 EXIT_TIMEOUT = 124  # as timeout(1) says it
+Completed = subprocess.CompletedProcess[str]  # what run() returns, for other modules' hints
 
 
 def run(
