@@ -87,9 +87,6 @@ def test_git_environment_does_not_redirect_apply(tiny: Tiny, tmp_path: Path,
     theirs = snapshot(other)
     where = tiny.repo / "hadoop-common-project" if "GIT_CEILING_DIRECTORIES" in names \
         else tiny.repo
-    result = tiny.hpatch("status", "--repo", str(where), "--json", env=env)
-    assert result.code == 0, result.err
-    assert json.loads(result.out)["repo"] == str(tiny.repo)
     result = tiny.hpatch("apply", "TINY-1", "--repo", str(where), env=env)
     assert result.code == 0, result.err
     assert snapshot(other) == theirs
@@ -102,6 +99,9 @@ def test_git_environment_does_not_redirect_apply(tiny: Tiny, tmp_path: Path,
     assert result.code == 0, result.err
     assert snapshot(other) == theirs
     assert (tiny.repo / TINY_FILE).read_text() == TINY_BUGGY
+    result = tiny.hpatch("status", "--repo", str(where), "--json", env=env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["repo"] == str(tiny.repo)
 
 
 # -- 4: index flags must not hide a user's edit --------------------------------------
@@ -348,8 +348,10 @@ def test_files_outside_a_sparse_checkout_are_not_deletions(tiny: Tiny) -> None:
 def test_status_names_a_running_apply(tiny: Tiny, tmp_path: Path,
                                       git_wrapper: tuple[Path, dict[str, str]]) -> None:
     hook, env = git_wrapper
-    started = tmp_path / "started"
-    hook.write_text(f"touch '{started}'; sleep 4\n")
+    started, release = tmp_path / "started", tmp_path / "release"
+    # the apply waits (up to 30 s) in the middle of its change until status has looked
+    hook.write_text(f"touch '{started}'; i=0; while [ ! -e '{release}' ] && [ $i -lt 300 ]; "
+                    "do sleep 0.1; i=$((i+1)); done\n")
     full_env = dict(os.environ, HPATCH_CATALOG=str(tiny.catalog), **env)
     child = subprocess.Popen([sys.executable, "-m", "hpatch", "apply", "TINY-1", "--repo",
                               str(tiny.repo)], env=full_env, stdout=subprocess.DEVNULL,
@@ -362,6 +364,7 @@ def test_status_names_a_running_apply(tiny: Tiny, tmp_path: Path,
         text = tiny.hpatch("status", "--repo", str(tiny.repo))
         data = _status(tiny)
     finally:
+        release.touch()
         assert child.wait(timeout=60) == 0
     assert text.code == 0, text.err
     assert "interrupted" not in text.err and "recover" not in text.err, text.err
