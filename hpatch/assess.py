@@ -111,6 +111,34 @@ def assess(checkout: Checkout, fix: Fix, release: Release,
         f"try `hpatch refresh {fix.id}`", best, None, placements)
 
 
+def _paths(fix: Fix) -> list[str]:
+    """Every file the fix's probes read or its variants touch."""
+    paths = list(fix.detect.paths)
+    for variant in fix.variants:
+        paths.extend(p for p in patching.touched_paths(variant.patch) if p not in paths)
+    return paths
+
+
+def _gone(checkout: Checkout, fix: Fix, tracked: frozenset[str] | None) -> list[str]:
+    """The fix's files that HEAD has but the work tree does not (deleted, `git rm`-ed,
+    or replaced by a directory or a symlink): an uncommitted change, not a sign the code
+    is absent (or a file a sparse checkout leaves out)."""
+    paths = _paths(fix)
+    in_head = checkout.tracked(paths) if tracked is None else [p for p in paths if p in tracked]
+    # a symlink in a file's place is a replacement, even if it leads to the same code
+    return [p for p in in_head
+            if checkout.read_worktree(p) is None or (checkout.root / p).is_symlink()]
+
+
+def blocked_detail(paths: list[str]) -> str:
+    return (f"uncommitted change: {', '.join(paths)} deleted or replaced in the work tree "
+            "(HEAD has it); commit or restore it first")
+
+
+def _short(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
 def _assess_outside_sparse(checkout: Checkout, fix: Fix, release: Release,
                            outside: list[str]) -> Assessment:
     """The state of a fix whose files a sparse checkout leaves out of the work tree,
@@ -138,31 +166,3 @@ def sparse_detail(paths: list[str]) -> str:
     dirs = " ".join(sorted({p.rsplit("/", 1)[0] if "/" in p else p for p in paths}))
     return (f"{', '.join(_short(p) for p in paths)} outside the sparse checkout "
             f"(`git sparse-checkout add {dirs}` brings it in)")
-
-
-def _paths(fix: Fix) -> list[str]:
-    """Every file the fix's probes read or its variants touch."""
-    paths = list(fix.detect.paths)
-    for variant in fix.variants:
-        paths.extend(p for p in patching.touched_paths(variant.patch) if p not in paths)
-    return paths
-
-
-def _gone(checkout: Checkout, fix: Fix, tracked: frozenset[str] | None) -> list[str]:
-    """The fix's files that HEAD has but the work tree does not (deleted, `git rm`-ed,
-    or replaced by a directory or a symlink): an uncommitted change, not a sign the code
-    is absent (or a file a sparse checkout leaves out)."""
-    paths = _paths(fix)
-    in_head = checkout.tracked(paths) if tracked is None else [p for p in paths if p in tracked]
-    # a symlink in a file's place is a replacement, even if it leads to the same code
-    return [p for p in in_head
-            if checkout.read_worktree(p) is None or (checkout.root / p).is_symlink()]
-
-
-def blocked_detail(paths: list[str]) -> str:
-    return (f"uncommitted change: {', '.join(paths)} deleted or replaced in the work tree "
-            "(HEAD has it); commit or restore it first")
-
-
-def _short(path: str) -> str:
-    return path.rsplit("/", 1)[-1]
