@@ -121,8 +121,7 @@ def _paths(fix: Fix) -> list[str]:
 
 def _gone(checkout: Checkout, fix: Fix, tracked: frozenset[str] | None) -> list[str]:
     """The fix's files that HEAD has but the work tree does not (deleted, `git rm`-ed,
-    or replaced by a directory or a symlink): an uncommitted change, not a sign the code
-    is absent (or a file a sparse checkout leaves out)."""
+    or replaced by a directory): an uncommitted change, not a sign the code is absent."""
     paths = _paths(fix)
     in_head = checkout.tracked(paths) if tracked is None else [p for p in paths if p in tracked]
     # a symlink in a file's place is a replacement, even if it leads to the same code
