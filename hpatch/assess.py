@@ -146,7 +146,11 @@ def _from_code(checkout: Checkout, fix: Fix, release: Release,
                tracked: frozenset[str] | None) -> Assessment:
     gone = _gone(checkout, fix, tracked)
     if gone:
-        return Assessment(fix, State.BLOCKED, blocked_detail(gone))
+        outside = checkout.outside_sparse_checkout(gone)
+        if len(outside) == len(gone):
+            return _assess_outside_sparse(checkout, fix, release, outside)
+        return Assessment(fix, State.BLOCKED,
+                          blocked_detail([p for p in gone if p not in outside]))
     code = {p: checkout.read_worktree(p) for p in fix.detect.paths}
     present = {p: text for p, text in code.items() if text is not None}
     for path, text in present.items():
@@ -196,7 +200,9 @@ def _gone(checkout: Checkout, fix: Fix, tracked: frozenset[str] | None) -> list[
     or replaced by a directory): an uncommitted change, not a sign the code is absent."""
     paths = fix_paths(fix)
     in_head = checkout.tracked(paths) if tracked is None else [p for p in paths if p in tracked]
-    return [p for p in in_head if checkout.read_worktree(p) is None]
+    # a symlink in a file's place is a replacement, even if it leads to the same code
+    return [p for p in in_head
+            if checkout.read_worktree(p) is None or (checkout.root / p).is_symlink()]
 
 
 def blocked_detail(paths: list[str]) -> str:
@@ -206,3 +212,32 @@ def blocked_detail(paths: list[str]) -> str:
 
 def _short(path: str) -> str:
     return path.rsplit("/", 1)[-1]
+
+
+def _assess_outside_sparse(checkout: Checkout, fix: Fix, release: Release,
+                           outside: list[str]) -> Assessment:
+    """The state of a fix whose files a sparse checkout leaves out of the work tree,
+    read from the index (what `git sparse-checkout add` would check out)."""
+    where = f"{sparse_detail(outside)}; read from the index"
+    for path in fix.detect.paths:
+        text = checkout.read_worktree(path) if path not in outside else checkout.read_blob(
+            "", path)
+        if text is not None and fix.detect.shows_fix(path, text):
+            return Assessment(fix, State.FIXED_UPSTREAM,
+                              f"the fix's code is in {_short(path)} ({where})")
+    for variant in fix.variants_for(release):
+        if checkout.apply_check(variant.patch, cached=True)[0]:
+            return Assessment(fix, State.APPLICABLE, f"variant {variant.name} ({where})",
+                              variant)
+    buggy = [p for p in fix.detect.paths
+             if (text := checkout.read_blob("", p)) is not None and fix.detect.shows_bug(p, text)]
+    if buggy:
+        return Assessment(fix, State.CONFLICT,
+                          f"bug present in {_short(buggy[0])}, no variant applies ({where})")
+    return Assessment(fix, State.NOT_AFFECTED, f"the buggy code is absent ({where})")
+
+
+def sparse_detail(paths: list[str]) -> str:
+    dirs = " ".join(sorted({p.rsplit("/", 1)[0] if "/" in p else p for p in paths}))
+    return (f"{', '.join(_short(p) for p in paths)} outside the sparse checkout "
+            f"(`git sparse-checkout add {dirs}` brings it in)")

@@ -178,6 +178,11 @@ def _checkout_or_release(repo: Path | None, release: str | None) -> Checkout | N
 
 
 def _the_checkout(repo: Path, release: str | None) -> Checkout:
+    """--repo (default: here) or --release's sources; both named is a mistake to say,
+    not a choice to make silently."""
+    given = click.get_current_context().get_parameter_source("repo")
+    if release and given is click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("give --repo or --release, not both")
     checkout = _checkout_or_release(repo, release)
     assert checkout is not None, "repo has a default"
     return checkout
