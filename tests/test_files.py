@@ -11,13 +11,14 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_hpatch
+from conftest import Tiny, git, run_hpatch, snapshot
 from ruamel.yaml import YAML
 
 from hpatch import records, treebuild, yamltext
@@ -316,3 +317,57 @@ def test_infinite_build_cache_bound_is_one_line(tmp_path: Path) -> None:
         assert result.code == 1
         assert "HPATCH_BUILD_CACHE_MAX must be a number of GiB" in one_error(result.err)
     assert all(p.is_dir() for p in made.values())
+
+
+# -- 12: the catalog ----------------------------------------------------------------
+
+def test_variant_patch_of_another_fix_is_never_applied(tiny: Tiny) -> None:
+    other = tiny.catalog / "OTHER-1"
+    (other / "variants").mkdir(parents=True)
+    shutil.copy(tiny.catalog / "TINY-1" / "variants" / "2.4.patch", other / "variants")
+    (tiny.catalog / "TINY-1" / "variants" / "2.4.patch").unlink()
+    variants = tiny.catalog / "TINY-1" / "variants.toml"
+    variants.write_text(variants.read_text().replace(
+        'patch = "variants/2.4.patch"', 'patch = "../OTHER-1/variants/2.4.patch"'))
+    before = snapshot(tiny.repo)
+    applied = tiny.hpatch("apply", "TINY-1", "--repo", str(tiny.repo))
+    assert applied.code == 1
+    assert "leaves the folder of TINY-1" in one_error(applied.err)
+    assert snapshot(tiny.repo) == before
+    shutil.rmtree(other)
+    lint = tiny.hpatch("lint")
+    assert lint.code == 1 and "leaves the folder of TINY-1" in lint.out
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "variants/../../OTHER-1/x.patch"])
+def test_variant_patch_path_must_stay_in_its_folder(catalog_copy: Path, name: str) -> None:
+    variants = catalog_copy / "HDFS-9812" / "variants.toml"
+    variants.write_text(variants.read_text().replace('"variants/2.3.patch"', json.dumps(name)))
+    lint = run_hpatch("lint", env={"HPATCH_CATALOG": str(catalog_copy)})
+    assert lint.code == 1 and "leaves the folder of HDFS-9812" in lint.out
+
+
+def test_catalog_kept_in_git_lints_clean(catalog_copy: Path) -> None:
+    git(catalog_copy, "init", "-q")
+    git(catalog_copy, "add", "-A")
+    git(catalog_copy, "commit", "-qm", "our catalog")
+    (catalog_copy / ".github" / "workflows").mkdir(parents=True)
+    (catalog_copy / ".github" / "workflows" / "lint.yml").write_text("on: push\n")
+    (catalog_copy / ".vscode").mkdir()
+    lint = run_hpatch("lint", env={"HPATCH_CATALOG": str(catalog_copy)})
+    assert lint.code == 0, lint.out + lint.err
+    assert "catalog OK" in lint.out
+
+
+def test_fix_toml_that_is_a_directory_is_named(catalog_copy: Path, tiny: Tiny) -> None:
+    entry = catalog_copy / "HDFS-6364"
+    (entry / "fix.toml").unlink()
+    (entry / "fix.toml").mkdir()
+    env = {"HPATCH_CATALOG": str(catalog_copy)}
+    listed = run_hpatch("list", env=env)
+    assert listed.code == 1
+    assert str(entry / "fix.toml") in one_error(listed.err) and "directory" in listed.err
+    status = run_hpatch("status", "--repo", str(tiny.repo), env=env)
+    assert status.code == 1 and "HDFS-6364" in one_error(status.err)
+    lint = run_hpatch("lint", env=env)
+    assert lint.code == 1 and "fix.toml is a directory" in lint.out
