@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Tiny, git, run_hpatch, snapshot
+from conftest import CATALOG, Tiny, git, run_hpatch, snapshot
 from ruamel.yaml import YAML
 
 from hpatch import records, treebuild, yamltext
@@ -371,3 +371,41 @@ def test_fix_toml_that_is_a_directory_is_named(catalog_copy: Path, tiny: Tiny) -
     assert status.code == 1 and "HDFS-6364" in one_error(status.err)
     lint = run_hpatch("lint", env=env)
     assert lint.code == 1 and "fix.toml is a directory" in lint.out
+
+
+# -- 13 and 16: where hpatch writes ---------------------------------------------------
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_cache_naming_a_file_is_one_line(tmp_path: Path, inside: bool) -> None:
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x\n")
+    cache = a_file / "sub" if inside else a_file
+    for args in [("cache", "ls")] + ([] if inside else [("status", "--release", "2.4.1")]):
+        result = run_hpatch(*args, env={"HPATCH_CACHE": str(cache)})
+        assert result.code == 1, result.err
+        assert "HPATCH_CACHE" in one_error(result.err) and "Traceback" not in result.err
+
+
+needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+
+
+@needs_dev_full
+def test_output_into_a_full_device_is_one_line(tiny: Tiny) -> None:
+    for args in (("list",), ("list", "--json"),
+                 ("status", "--json", "--repo", str(tiny.repo))):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "hpatch", *args], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, check=False,
+                                  env={**os.environ, "HPATCH_CATALOG": str(tiny.catalog)
+                                       if args[0] == "status" else str(CATALOG)})
+        assert proc.returncode == 1, proc.stderr
+        assert "No space left on device" in one_error(proc.stderr)
+
+
+def test_ci_output_naming_a_directory_is_one_line(tmp_path: Path) -> None:
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    result = run_hpatch("ci", "--emit", "gitlab", "--output", str(workflows))
+    assert result.code == 2
+    assert "is a directory" in one_error(result.err)
+    assert list(workflows.iterdir()) == []
