@@ -35,11 +35,11 @@ def write_text(path: Path, text: str) -> None:
     A symlink is written through; a device or pipe (/dev/stdout) is written plainly."""
     if path.is_dir():
         raise HpatchError(f"{path} is a directory: name a file to write")
+    if path.exists() and not path.is_file():
+        _write_plainly(path, text)  # through any link: /dev/stdout is one to a pipe
+        return
     if path.is_symlink():
         path = path.resolve()
-    if path.exists() and not path.is_file():
-        _write_plainly(path, text)
-        return
     try:
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                        suffix=".tmp")

@@ -231,6 +231,18 @@ def test_a_failed_write_leaves_the_old_record_and_no_temporary_file(tmp_path: Pa
     assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # a plain file's mode
 
 
+def test_written_through_a_link_and_into_a_pipe(tmp_path: Path) -> None:
+    target, link = tmp_path / "target.yml", tmp_path / "link.yml"
+    link.symlink_to(target)
+    records.write_text(link, "a: 1\n")
+    assert link.is_symlink() and target.read_text() == "a: 1\n"
+    proc = subprocess.run([sys.executable, "-m", "hpatch", "ci", "--emit", "gitlab",
+                           "--releases", "2.4.1", "--output", "/dev/stdout"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert load_yaml(proc.stdout)["stages"] == ["verify"]
+
+
 def test_damaged_matrix_memo_and_build_entry_are_not_reused(tmp_path: Path) -> None:
     from hpatch import matrix
     memo = tmp_path / "memo.json"

@@ -5,6 +5,7 @@ import time
 
 from hpatch import output, treebuild
 from hpatch.errors import UsageError
+from hpatch.treebuild import ENTRY
 
 
 def cache_ls(*, as_json: bool) -> int:
@@ -50,7 +51,7 @@ def cache_prune(*, max_gib: float | None, older_than_days: float | None, everyth
 
 def _what(entry: treebuild.Entry) -> str:
     if entry.damage:
-        return f"damaged: {entry.damage}"
+        return f"damaged: {ENTRY} cannot be read (`cache ls --json` says why)"
     modules = entry.meta.get("modules") or []
     names = [str(m).rsplit("/", 1)[-1] for m in modules] if isinstance(modules, list) else []
     text = ", ".join(names) if names else "whole tree"
