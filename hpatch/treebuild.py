@@ -227,7 +227,7 @@ def entries() -> Iterator[Entry]:
         marker = path / ENTRY
         if not marker.is_file():
             continue
-        size = sum(f.lstat().st_size for f in path.rglob("*") if f.is_file())
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         used = marker.stat().st_mtime
         try:
             meta = records.read_json_object(marker, "build cache entry")
