@@ -423,3 +423,14 @@ def test_ci_output_naming_a_directory_is_one_line(tmp_path: Path) -> None:
     assert result.code == 2
     assert "is a directory" in one_error(result.err)
     assert list(workflows.iterdir()) == []
+
+
+def test_reader_that_left_ends_the_output_quietly() -> None:
+    """`hpatch list | head -0`: the pipe is closed before hpatch writes."""
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([sys.executable, "-m", "hpatch", "list"], stdout=write,
+                          stderr=subprocess.PIPE, text=True, check=False,
+                          env={**os.environ, "HPATCH_CATALOG": str(CATALOG)})
+    os.close(write)
+    assert proc.returncode == 1 and proc.stderr == ""
