@@ -247,8 +247,10 @@ def load(root: Path) -> Catalog:
     if not root.is_dir():
         raise CatalogError(f"catalog directory not found: {root}")
     fixes = []
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir() and (entry / "fix.toml").is_file():
+    for entry in entry_dirs(root):
+        if fix_toml_problem(entry) is not None:
+            raise CatalogError(f"{entry / 'fix.toml'}: {fix_toml_problem(entry)}")
+        if (entry / "fix.toml").is_file():
             fixes.append(load_fix(entry))
     if not fixes:
         raise CatalogError(f"the catalog {root} holds no fixes (no */fix.toml): "
@@ -256,6 +258,25 @@ def load(root: Path) -> Catalog:
     order = _catalog_order(root)
     fixes.sort(key=lambda f: (order.get(f.id, len(order)), f.id))
     return Catalog(root, tuple(fixes))
+
+
+def entry_dirs(root: Path) -> list[Path]:
+    """The folders that may be fix entries: not `.git`, `.github` or other dot-folders
+    of a catalog kept in version control."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def fix_toml_problem(entry: Path) -> str | None:
+    """Why entry's fix.toml is there but cannot be read as one (a directory, a broken
+    link); None when it is a file or absent."""
+    path = entry / "fix.toml"
+    if path.is_file() or not os.path.lexists(path):
+        return None
+    if path.is_dir():
+        return "is a directory, not a file"
+    if path.is_symlink():
+        return f"is a link to {os.readlink(path)}, which is not there"
+    return "is not a regular file"
 
 
 def _catalog_order(root: Path) -> dict[str, int]:
@@ -498,12 +519,23 @@ def load_variants(directory: Path) -> tuple[Variant, ...]:
         variants.append(Variant(
             name=entry["name"],
             releases=ReleaseRange.parse(entry["releases"]),
-            patch=directory / entry["patch"],
+            patch=_patch_path(directory, entry["patch"], where),
             made_for=entry.get("made_for", ""),
             refreshed=entry.get("refreshed", {}),
             imported=entry.get("imported", {}),
         ))
     return tuple(variants)
+
+
+def _patch_path(directory: Path, name: str, where: str) -> Path:
+    """A variant's patch: a file inside its own fix's folder, never another fix's."""
+    parts = name.replace("\\", "/").split("/")
+    path = directory / name
+    inside = path.resolve().is_relative_to(directory.resolve())
+    if not name or Path(name).is_absolute() or ".." in parts or not inside:
+        raise CatalogError(f"{where}: patch {name!r} leaves the folder of {directory.name}; "
+                           "a variant's patch lives in its own fix's folder")
+    return path
 
 
 def write_variants(directory: Path, variants: list[Variant]) -> None:

@@ -5,6 +5,7 @@ Modules a verb needs are imported in its callback, so `hpatch --version` and
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -540,15 +541,29 @@ def main() -> None:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except HpatchError as exc:
-        output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if not getattr(exc, "broken_pipe", False):  # the reader left: nothing to tell
+            output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: keep the traceback, show one line
         import traceback
-        log = cache_dir() / "logs" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log = _crash_log(traceback.format_exc())
         output.error(f"internal error ({type(exc).__name__}: {exc}); details in {log}")
         sys.exit(EXIT_BUG)
+
+
+def _crash_log(text: str) -> Path:
+    """Where the traceback went: the cache's logs, else (no usable cache) a temp file."""
+    try:
+        log = cache_dir() / "logs" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(text, encoding="utf-8")
+        return log
+    except (OSError, HpatchError):
+        import tempfile
+        handle, name = tempfile.mkstemp(prefix="hpatch-crash-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        return Path(name)

@@ -17,6 +17,15 @@ class HpatchError(Exception):
     exit_code = EXIT_FAILURE
 
 
+class OutputError(HpatchError):
+    """stdout cannot take the output (a full disk, a closed pipe)."""
+
+    def __init__(self, exc: OSError) -> None:
+        import errno
+        super().__init__(f"cannot write the output: {exc.strerror or exc}")
+        self.broken_pipe = exc.errno == errno.EPIPE
+
+
 class UsageError(HpatchError):
     exit_code = EXIT_USAGE
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tarfile
 import time
 from pathlib import Path
 
-from hpatch import maven, output, staging
+from hpatch import maven, output, records, staging
 from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -51,7 +50,7 @@ def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[s
     outputs = _collect(stage, out, release)
     manifest = _manifest(checkout, catalog, release, head, image, args, code, seconds,
                          applied_build_fixes, outputs, files, runs_root)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    records.write_json(out / "manifest.json", manifest)
     shutil.rmtree(stage, ignore_errors=True)
     output.table([(o["path"], o["bytes"], str(o["sha256"])[:16]) for o in outputs],
                   ["output", "bytes", "sha256"])

@@ -16,10 +16,14 @@ def lint(root: Path) -> int:
     """Check every entry against the schema and the rules; report all problems."""
     problems: list[tuple[str, str]] = []
     fixes: list[Fix] = []
-    entries = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    entries = catalog_mod.entry_dirs(root) if root.is_dir() else []
     if not entries:
         problems.append((str(root), "no catalog entries"))
     for entry in entries:
+        damaged = catalog_mod.fix_toml_problem(entry)
+        if damaged is not None:
+            problems.append((entry.name, f"fix.toml {damaged}"))
+            continue
         if not (entry / "fix.toml").is_file():
             problems.append((entry.name, "no fix.toml"))
             continue
