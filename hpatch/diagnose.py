@@ -16,18 +16,23 @@ overlapping windows, so a multi-gigabyte log never has to fit in memory.
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import gzip
+import io
+import lzma
 import re
+import sys
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
 from hpatch.catalog import Catalog, Fix, signature_pattern
-from hpatch.errors import HpatchError
+from hpatch.errors import InputError
 
 CHUNK = 32 << 20
 OVERLAP = 256 << 10  # a jstack frame and its lock line fit well within this
@@ -80,13 +85,78 @@ class Report:
     possible: list[Finding]  # weak evidence only
 
 
-def _open(path: Path) -> IO[str]:
+STDIN = "-"  # the file name that reads standard input
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_UNPACK: dict[str, Callable[[Any], Any]] = {
+    "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    "bzip2": lambda raw: bz2.BZ2File(raw),
+    "xz": lambda raw: lzma.LZMAFile(raw),  # noqa: SIM115 (the text reader closes it)
+}
+_READ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError)
+
+
+def display_name(path: Path) -> str:
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
+def _binary(path: Path) -> io.BufferedReader[Any]:
+    if str(path) == STDIN:
+        return open(sys.stdin.fileno(), "rb", closefd=False)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a log file")
     try:
-        if path.suffix == ".gz":
-            return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-        return path.open("r", encoding="utf-8", errors="replace")
+        return path.open("rb")
+    except FileNotFoundError as exc:
+        raise InputError(f"no such file: {path}") from exc
     except OSError as exc:
-        raise HpatchError(f"cannot read {path}: {exc.strerror}") from exc
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _decompressed(raw: io.BufferedReader[Any]) -> tuple[io.BufferedReader[Any], str]:
+    """The stream, unpacked when its first bytes say gzip, bzip2 or xz (whatever the
+    file is called), and the format's name ("" for none)."""
+    head = raw.peek(6)[:6]
+    for magic, kind in _COMPRESSED:
+        if head.startswith(magic):
+            return io.BufferedReader(_UNPACK[kind](raw)), kind
+    return raw, ""
+
+
+def _encoding(stream: io.BufferedReader[Any]) -> str:
+    """UTF-8 unless a byte-order mark, or NULs in every other byte, say UTF-16/32."""
+    head = stream.peek(512)[:512]
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if len(head) >= 8:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) * 2 > len(odd) and not even.count(0):
+            return "utf-16-le"
+        if even.count(0) * 2 > len(even) and not odd.count(0):
+            return "utf-16-be"
+    return "utf-8"
+
+
+def _unreadable(path: Path, kind: str, exc: BaseException) -> InputError:
+    what = f"not a valid {kind} file" if kind else "a read failed"
+    detail = getattr(exc, "strerror", None) or exc
+    return InputError(f"cannot read {display_name(path)}: {what} ({detail})")
+
+
+def _open(path: Path) -> tuple[IO[str], str]:
+    """The file as text, and what it was packed as ("" for plain)."""
+    raw = _binary(path)
+    kind = ""
+    try:
+        stream, kind = _decompressed(raw)
+        encoding = _encoding(stream)
+    except _READ_ERRORS as exc:
+        raw.close()
+        raise _unreadable(path, kind, exc) from exc
+    return io.TextIOWrapper(stream, encoding=encoding, errors="replace"), kind
 
 
 def _wrap_width(sample: list[str]) -> int | None:
@@ -210,17 +280,15 @@ def _match_window(path: str, offset: int, numbers: list[int], text: str,
 
 def _scan_file(path: Path, compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
                findings: dict[str, Finding]) -> None:
-    if not path.is_file():
-        raise HpatchError(f"not a file: {path}")
+    name = display_name(path)
     tallies: dict[tuple[str, str], _Tally] = {}
+    handle, kind = _open(path)
     try:
-        with _open(path) as handle:
+        with handle:
             for offset, numbers, text in _windows(normalise(handle)):
-                _match_window(str(path), offset, numbers, text, compiled, tallies)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise HpatchError(f"cannot read {path}: not a valid gzip file ({exc})") from exc
-    except OSError as exc:
-        raise HpatchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+                _match_window(name, offset, numbers, text, compiled, tallies)
+    except _READ_ERRORS as exc:
+        raise _unreadable(path, kind, exc) from exc
     by_id = {fix.id: fix for fix, _, _ in compiled}
     for (fix_id, _), tally in tallies.items():
         if tally.hits:

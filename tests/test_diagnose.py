@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import gzip
 import json
+import lzma
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import run_hpatch
 
 from hpatch import catalog, diagnose
+from hpatch.errors import EXIT_DATA_ERROR, EXIT_NO_INPUT
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
 EXPECTED = {
@@ -79,10 +86,69 @@ def test_multiline_signature_across_a_chunk_boundary(tmp_path: Path,
 
 
 def test_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
+    """Exit 1 means "a fix was named": an input that cannot be read is 66 (EX_NOINPUT)."""
     result = run_hpatch("diagnose", str(tmp_path / "missing.log"))
-    assert result.code == 1
-    assert result.error_lines and "not a file" in result.error_lines[0]
+    assert result.code == EXIT_NO_INPUT, result.err
+    assert result.error_lines == [f"hpatch: error: no such file: {tmp_path / 'missing.log'}"]
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_directory_is_an_input_error(tmp_path: Path) -> None:
+    result = run_hpatch("diagnose", str(tmp_path))
+    assert result.code == EXIT_NO_INPUT, result.err
+    assert len(result.error_lines) == 1 and "is a directory" in result.error_lines[0]
+    assert "Traceback" not in result.err
+
+
+def _stdin_diagnose(data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, HPATCH_CATALOG=str(catalog.default_root()))
+    return subprocess.run([sys.executable, "-m", "hpatch", "diagnose", *args], input=data,
+                          capture_output=True, env=env, timeout=120, check=False)
+
+
+def test_dash_reads_standard_input() -> None:
+    proc = _stdin_diagnose((LOGS / "hadoop-11802-datanode.log").read_bytes(), "-", "--json")
+    assert proc.returncode == 1, proc.stderr
+    [finding] = json.loads(proc.stdout)["findings"]
+    assert finding["fix"] == "HADOOP-11802"
+    assert {e["file"] for e in finding["evidence"]} == {"<stdin>"}
+    healthy = _stdin_diagnose((LOGS / "healthy-datanode.log").read_bytes(), "-")
+    assert healthy.returncode == 0 and b"no known signature" in healthy.stdout
+
+
+def test_dash_twice_is_bad_usage() -> None:
+    proc = _stdin_diagnose(b"", "-", "-")
+    assert proc.returncode == 2
+    assert b"standard input" in proc.stderr
+
+
+PACKINGS = {
+    "utf-16 (BOM)": (lambda b: b.decode().encode("utf-16"), "dn.log"),
+    "utf-16-be (BOM)": (lambda b: codecs.BOM_UTF16_BE + b.decode().encode("utf-16-be"), "dn.log"),
+    "utf-16-le, no BOM": (lambda b: b.decode().encode("utf-16-le"), "dn.log"),
+    "utf-8 BOM": (lambda b: codecs.BOM_UTF8 + b, "dn.log"),
+    "bz2": (bz2.compress, "dn.log.bz2"),
+    "xz": (lzma.compress, "dn.xz"),
+    "gzip named .log": (gzip.compress, "datanode.log"),
+    "gzip of utf-16": (lambda b: gzip.compress(b.decode().encode("utf-16")), "dn.log.1"),
+}
+
+
+@pytest.mark.parametrize("packing", sorted(PACKINGS))
+def test_compressed_and_reencoded_logs_are_read_by_content(tmp_path: Path, packing: str) -> None:
+    pack, name = PACKINGS[packing]
+    path = tmp_path / name
+    path.write_bytes(pack((LOGS / "hadoop-11802-datanode.log").read_bytes()))
+    result = run_hpatch("diagnose", str(path), "--json")
+    assert result.code == 1, (packing, result.err)
+    assert [f["fix"] for f in json.loads(result.out)["findings"]] == ["HADOOP-11802"]
+
+
+def test_compressed_stdin_is_read_by_content() -> None:
+    data = bz2.compress((LOGS / "hadoop-11802-datanode.log").read_bytes())
+    proc = _stdin_diagnose(data, "-")
+    assert proc.returncode == 1, proc.stderr
+    assert b"HADOOP-11802" in proc.stdout
 
 
 # -- pasted logs: what people paste is not what the JVM wrote ----------------------------
@@ -205,22 +271,29 @@ def test_a_signature_that_is_no_pattern_is_a_catalog_error(catalog_copy: Path,
     log = tmp_path / "datanode.log"
     log.write_text((LOGS / "pipeline-datanode.log").read_text())
     diagnosed = run_hpatch("diagnose", str(log), env=env)
-    assert diagnosed.code == 1 and not diagnosed.out, diagnosed.err
+    assert diagnosed.code == EXIT_DATA_ERROR and not diagnosed.out, diagnosed.err
     assert len(diagnosed.error_lines) == 1, diagnosed.err
     assert "transfer-source-lacks-acked-bytes: bad pattern" in diagnosed.error_lines[0]
     assert run_hpatch("status", "--release", "2.4.1", "--json", env=env).code != 3
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
-def test_corrupt_gzip_is_one_clear_error(tmp_path: Path, damage: str) -> None:
+@pytest.mark.parametrize("packing", ["gzip", "bz2", "xz"])
+def test_corrupt_archive_is_one_clear_error(tmp_path: Path, packing: str) -> None:
+    pack = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[packing]
     path = tmp_path / "datanode.log.gz"
-    if damage == "garbage":
-        path.write_bytes(b"this is not gzip at all\n" * 10)
-    else:
-        with gzip.open(path, "wt") as handle:
-            handle.write("2015-11-25 00:00:00,000 INFO healthy line\n" * 20000)
-        path.write_bytes(path.read_bytes()[:2000])
+    packed = pack(b"2015-11-25 00:00:00,000 INFO healthy line\n" * 20000)
+    path.write_bytes(packed[: len(packed) // 2])
+    result = run_hpatch("diagnose", str(path))
+    assert result.code == EXIT_NO_INPUT, result.err
+    assert len(result.error_lines) == 1, result.err
+    assert f"not a valid {'bzip2' if packing == 'bz2' else packing} file" in result.error_lines[0]
+    assert "Traceback" not in result.err
+
+
+def test_a_plain_log_named_gz_is_read_as_text(tmp_path: Path) -> None:
+    """The name does not decide: a text file called .gz is read as the text it is."""
+    path = tmp_path / "datanode.log.gz"
+    path.write_bytes((LOGS / "hadoop-11802-datanode.log").read_bytes())
     result = run_hpatch("diagnose", str(path))
     assert result.code == 1, result.err
-    assert len(result.error_lines) == 1 and "not a valid gzip file" in result.error_lines[0]
-    assert "Traceback" not in result.err
+    assert "HADOOP-11802" in result.out
