@@ -55,14 +55,18 @@ _INDENTED_FRAME = re.compile(rf"[ \t]{{1,64}}(?:{_FRAME})|Caused by: ")
 _INLINE_BREAK = re.compile(rf"(?<=\S)[ \t]{{1,16}}(?={_FRAME}|Caused by: )")
 
 
+BENIGN = "benign"  # the strength of a counter-evidence hit
+
+
 @dataclass(frozen=True)
 class Hit:
-    signature: str
+    signature: str  # a signature's id, or a counter-evidence entry's (strength BENIGN)
     strength: str
     file: str
     line: int
     text: str
     explains: str
+    see: str = ""  # an upstream issue about this part of the bug
 
 
 @dataclass
@@ -78,11 +82,33 @@ class Finding:
     def weak_signatures(self) -> set[str]:
         return {h.signature for h in self.hits if h.strength == "weak"}
 
+    @property
+    def benign(self) -> list[Hit]:
+        """Counter-evidence seen: a benign cause of some of the fix's weak symptoms."""
+        return [h for h in self.hits if h.strength == BENIGN]
+
+    @property
+    def cancelled(self) -> set[str]:
+        """The weak signatures a benign cause seen in the logs explains."""
+        seen = {h.signature for h in self.benign}
+        return {c for entry in self.fix.counter_evidence if entry["id"] in seen
+                for c in entry["cancels"]}
+
+    @property
+    def open_weak(self) -> set[str]:
+        """Weak signatures seen that no benign cause explains."""
+        return self.weak_signatures - self.cancelled
+
+    def counter_entries(self) -> list[dict[str, Any]]:
+        seen = {h.signature for h in self.benign}
+        return [e for e in self.fix.counter_evidence if e["id"] in seen]
+
 
 @dataclass(frozen=True)
 class Report:
     named: list[Finding]  # a strong signature names each
-    possible: list[Finding]  # weak evidence only
+    possible: list[Finding]  # weak evidence only, not all explained by a benign cause
+    benign: list[Finding] = field(default_factory=list)  # weak evidence a benign cause explains
 
 
 STDIN = "-"  # the file name that reads standard input
@@ -258,9 +284,9 @@ class _Tally:
 
 def _match_window(path: str, offset: int, numbers: list[int], text: str,
                   compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
-                  tallies: dict[tuple[str, str], _Tally]) -> None:
+                  tallies: dict[tuple[str, str, str], _Tally]) -> None:
     for fix, sig, pattern in compiled:
-        tally = tallies.setdefault((fix.id, sig["id"]), _Tally())
+        tally = tallies.setdefault((fix.id, sig["strength"], sig["id"]), _Tally())
         line_index, counted_to = 0, 0
         for match in pattern.finditer(text):
             where = offset + match.start()
@@ -273,15 +299,22 @@ def _match_window(path: str, offset: int, numbers: list[int], text: str,
             counted_to = match.start()
             start = text.rfind("\n", 0, match.start()) + 1
             end = text.find("\n", match.start())
-            shown = text[start: end if end >= 0 else None].strip()[:240]
+            shown = (_phrases(match) if sig.get("prose")
+                     else text[start: end if end >= 0 else None].strip()[:240])
             tally.hits.append(Hit(sig["id"], sig["strength"], path, numbers[line_index],
-                                  shown, sig["explains"]))
+                                  shown, sig["explains"], str(sig.get("see", ""))))
+
+
+def _phrases(match: re.Match[str]) -> str:
+    """What a prose signature matched: the words of each of its groups."""
+    words = dict.fromkeys(" ".join(g.split())[:80] for g in match.groups() if g)
+    return "matched phrases: " + "; ".join(f'"{w}"' for w in words)
 
 
 def _scan_file(path: Path, compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
                findings: dict[str, Finding]) -> None:
     name = display_name(path)
-    tallies: dict[tuple[str, str], _Tally] = {}
+    tallies: dict[tuple[str, str, str], _Tally] = {}
     handle, kind = _open(path)
     try:
         with handle:
@@ -290,22 +323,32 @@ def _scan_file(path: Path, compiled: list[tuple[Fix, dict[str, Any], re.Pattern[
     except _READ_ERRORS as exc:
         raise _unreadable(path, kind, exc) from exc
     by_id = {fix.id: fix for fix, _, _ in compiled}
-    for (fix_id, _), tally in tallies.items():
+    for (fix_id, _, _), tally in tallies.items():
         if tally.hits:
             findings.setdefault(fix_id, Finding(by_id[fix_id])).hits.extend(tally.hits)
+
+
+def _counter_signature(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"id": entry["id"], "strength": BENIGN,
+            "explains": f"{entry['cause']}; answer: {entry['answer']}"}
 
 
 def examine(paths: list[Path], catalog: Catalog) -> Report:
     compiled = [
         (fix, sig, signature_pattern(fix.id, sig))
         for fix in catalog for sig in fix.signatures
+    ] + [
+        (fix, _counter_signature(entry), signature_pattern(fix.id, entry))
+        for fix in catalog for entry in fix.counter_evidence
     ]
     findings: dict[str, Finding] = {}
     for path in paths:
         _scan_file(path, compiled, findings)
     named = [f for f in findings.values() if f.strong]
-    possible = [f for f in findings.values() if not f.strong and f.weak_signatures]
-    return Report(named, possible)
+    possible = [f for f in findings.values() if not f.strong and f.open_weak]
+    benign = [f for f in findings.values()
+              if not f.strong and not f.open_weak and f.weak_signatures & f.cancelled]
+    return Report(named, possible, benign)
 
 
 def scan(paths: list[Path], catalog: Catalog) -> list[Finding]:
@@ -313,11 +356,14 @@ def scan(paths: list[Path], catalog: Catalog) -> list[Finding]:
     return examine(paths, catalog).named
 
 
-def summarize(finding: Finding) -> list[Hit]:
-    """A few examples per signature and file, grouped by file, in file order."""
+def summarize(finding: Finding, *, strengths: tuple[str, ...] = ("strong", "weak", "context"),
+              skip: frozenset[str] = frozenset()) -> list[Hit]:
+    """A few examples per signature and file, grouped by file, in file order (benign
+    causes and the signatures in skip left out unless asked for)."""
     per: dict[tuple[str, str], list[Hit]] = {}
     for hit in sorted(finding.hits, key=lambda h: (h.file, h.line)):
-        per.setdefault((hit.file, hit.signature), []).append(hit)
+        if hit.strength in strengths and hit.signature not in skip:
+            per.setdefault((hit.file, hit.signature), []).append(hit)
     shown: list[Hit] = []
     for hits in per.values():
         shown.extend(hits[:MAX_EXAMPLES])

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,7 @@ def test_dash_twice_is_bad_usage() -> None:
     assert b"standard input" in proc.stderr
 
 
-PACKINGS = {
+PACKINGS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "utf-16 (BOM)": (lambda b: b.decode().encode("utf-16"), "dn.log"),
     "utf-16-be (BOM)": (lambda b: codecs.BOM_UTF16_BE + b.decode().encode("utf-16-be"), "dn.log"),
     "utf-16-le, no BOM": (lambda b: b.decode().encode("utf-16-le"), "dn.log"),
@@ -279,7 +280,9 @@ def test_a_signature_that_is_no_pattern_is_a_catalog_error(catalog_copy: Path,
 
 @pytest.mark.parametrize("packing", ["gzip", "bz2", "xz"])
 def test_corrupt_archive_is_one_clear_error(tmp_path: Path, packing: str) -> None:
-    pack = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[packing]
+    packers: dict[str, Callable[[bytes], bytes]] = {
+        "gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+    pack = packers[packing]
     path = tmp_path / "datanode.log.gz"
     packed = pack(b"2015-11-25 00:00:00,000 INFO healthy line\n" * 20000)
     path.write_bytes(packed[: len(packed) // 2])
@@ -297,3 +300,179 @@ def test_a_plain_log_named_gz_is_read_as_text(tmp_path: Path) -> None:
     result = run_hpatch("diagnose", str(path))
     assert result.code == 1, result.err
     assert "HADOOP-11802" in result.out
+
+
+# -- counter-evidence, the transfer half, prose ------------------------------------------
+
+CORPUS = Path(__file__).parent / "fixtures" / "diagnose-corpus"
+ONE_NODE_FRBD = (
+    "java.io.IOException: Failed to replace a bad datanode on the existing pipeline due to no "
+    "more good datanodes being available to try. (Nodes: current=[DatanodeInfoWithStorage["
+    "10.0.0.1:9866,DS-1,DISK]], original=[DatanodeInfoWithStorage[10.0.0.1:9866,DS-1,DISK]]). "
+    "The current failed datanode replacement policy is DEFAULT, and a client may configure this "
+    "via 'dfs.client.block.write.replace-datanode-on-failure.policy' in its configuration.\n")
+THREE_NODE_FRBD = ONE_NODE_FRBD.replace(
+    "original=[DatanodeInfoWithStorage[10.0.0.1:9866,DS-1,DISK]]",
+    "original=[DatanodeInfoWithStorage[10.0.0.1:9866,DS-1,DISK], DatanodeInfoWithStorage["
+    "10.0.0.2:9866,DS-2,DISK], DatanodeInfoWithStorage[10.0.0.3:9866,DS-3,DISK]]")
+XCEIVERS = ("2015-11-25 00:01:55,999 WARN org.apache.hadoop.hdfs.server.datanode.DataNode: "
+            "dn1:50010:DataXceiverServer:\njava.io.IOException: Xceiver count 4097 exceeds the "
+            "limit of concurrent xcievers: 4096\n")
+
+
+def _examine(tmp_path: Path, **files: str) -> diagnose.Report:
+    paths = []
+    for name, text in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_text(text)
+    return diagnose.examine(paths, catalog.load(catalog.default_root()))
+
+
+def test_a_one_node_pipeline_is_a_benign_cause_not_possible(tmp_path: Path) -> None:
+    report = _examine(tmp_path, client=ONE_NODE_FRBD)
+    assert report.named == [] and report.possible == []
+    [finding] = report.benign
+    assert finding.fix.id == "LOCAL-PIPELINE-SRC"
+    assert [e["id"] for e in finding.counter_entries()] == ["small-pipeline"]
+    log = tmp_path / "client.log"
+    log.write_text(ONE_NODE_FRBD)
+    result = run_hpatch("diagnose", str(log))
+    assert result.code == 0, result.err
+    assert "possible:" not in result.out and "no known signature" not in result.out
+    [line] = [x for x in result.out.splitlines() if x.startswith("benign cause seen: ")]
+    assert "dfs.client.block.write.replace-datanode-on-failure.policy" in line
+    assert f"{log}:1" in line and "not LOCAL-PIPELINE-SRC" in line
+    data = json.loads(run_hpatch("diagnose", str(log), "--json").out)
+    assert data["possible"] == []
+    [benign] = data["benign"]
+    assert (benign["fix"], benign["id"], benign["explains"]) == (
+        "LOCAL-PIPELINE-SRC", "small-pipeline", ["no-more-good-datanodes"])
+
+
+def test_a_three_node_pipeline_stays_possible(tmp_path: Path) -> None:
+    report = _examine(tmp_path, client=THREE_NODE_FRBD)
+    assert [f.fix.id for f in report.possible] == ["LOCAL-PIPELINE-SRC"]
+    assert report.benign == []
+
+
+def test_a_benign_cause_leaves_other_weak_evidence_possible(tmp_path: Path) -> None:
+    """A small pipeline explains running out of DataNodes, not a new DataNode refusing
+    the recovery pipeline again and again."""
+    rejected = ("INFO org.apache.hadoop.hdfs.DFSClient: Exception in createBlockOutputStream\n"
+                "java.io.IOException: Bad connect ack with firstBadLink as 10.0.0.4:50010\n")
+    report = _examine(tmp_path, client=ONE_NODE_FRBD + rejected)
+    [finding] = report.possible
+    assert finding.open_weak == {"new-datanode-rejected"}
+    assert finding.cancelled == {"no-more-good-datanodes"}
+
+
+def test_xceiver_overload_alone_is_benign_but_a_failed_shm_request_is_not(
+        tmp_path: Path) -> None:
+    report = _examine(tmp_path, dn=XCEIVERS)
+    assert report.possible == [] and report.named == []
+    assert {f.fix.id for f in report.benign} == {"HADOOP-11802"}
+    shm = ("2015-11-25 00:00:00,000 INFO DataNode.clienttrace: cliID: DFSClient_1, "
+           "src: 127.0.0.1, dest: 127.0.0.1, op: REQUEST_SHORT_CIRCUIT_SHM, shmId: n/a, "
+           "srvID: ds-1, success: false\n")
+    report = _examine(tmp_path, dn=XCEIVERS + shm)
+    assert [f.fix.id for f in report.possible] == ["HADOOP-11802"]
+    assert report.possible[0].open_weak == {"shm-request-failed"}
+
+
+def test_a_strong_signature_is_not_cancelled_by_a_benign_cause(tmp_path: Path) -> None:
+    incident = (LOGS / "hadoop-11802-datanode.log").read_text()
+    report = _examine(tmp_path, dn=XCEIVERS + incident)
+    assert [f.fix.id for f in report.named] == ["HADOOP-11802"]
+
+
+@pytest.mark.parametrize("name", ["pipeline-transfer-client-2x.log",
+                                  "pipeline-transfer-client-3x.log"])
+def test_a_failed_transfer_in_recovery_is_possible_and_names_hdfs_9106(name: str) -> None:
+    result = run_hpatch("diagnose", str(LOGS / name))
+    assert result.code == 0, result.err
+    [line] = [x for x in result.out.splitlines() if x.startswith("possible: ")]
+    assert line.startswith("possible: LOCAL-PIPELINE-SRC (weak evidence: "
+                           "client-transfer-failed-in-recovery at ")
+    assert line.endswith("; see HDFS-9106)")
+    data = json.loads(run_hpatch("diagnose", str(LOGS / name), "--json").out)
+    assert [(p["fix"], p["see"]) for p in data["possible"]] == [
+        ("LOCAL-PIPELINE-SRC", ["HDFS-9106"])]
+
+
+def test_the_transfer_half_with_the_short_source_is_named(tmp_path: Path) -> None:
+    result = run_hpatch("diagnose", str(LOGS / "pipeline-transfer-client-3x.log"),
+                        str(LOGS / "pipeline-datanode.log"), "--json")
+    assert result.code == 1, result.err
+    [finding] = json.loads(result.out)["findings"]
+    assert finding["fix"] == "LOCAL-PIPELINE-SRC"
+    signatures = {e["signature"] for e in finding["evidence"]}
+    assert "client-transfer-failed-in-recovery" in signatures
+    assert "transfer-source-lacks-acked-bytes" in signatures
+
+
+@pytest.mark.parametrize("name,fix_id,phrases", [
+    ("pos-yarn-4398-jira-prose.txt", "YARN-4398", ['"RMStateStore"', '"synchronized"']),
+    ("pos-hdfs-5341-jira-prose.txt", "HDFS-5341", ['"DirectoryScanner"', '"getlength"',
+                                                   '"holding the dataset"']),
+    ("pos-hdfs-16601-transfer-source-prose.txt", "LOCAL-PIPELINE-SRC",
+     ['"source dn"', '"transfer block"', '"new DN"']),
+])
+def test_a_pasted_description_is_possible_with_its_phrases(name: str, fix_id: str,
+                                                           phrases: list[str]) -> None:
+    result = run_hpatch("diagnose", str(CORPUS / name), "--json")
+    assert result.code == 0, result.err
+    [possible] = json.loads(result.out)["possible"]
+    assert possible["fix"] == fix_id
+    texts = [e["text"] for e in possible["evidence"]]
+    assert all(text.startswith("matched phrases: ") for text in texts)
+    assert all(p in texts[0] for p in phrases), texts
+
+
+def _corpus_outcomes() -> list[tuple[str, str, set[str], set[str]]]:
+    cat = catalog.load(catalog.default_root())
+    outcomes = []
+    for path in sorted(CORPUS.iterdir()):
+        if path.name == "README.md":
+            continue
+        expect = next(line.split(":", 1)[1].strip()
+                      for line in path.read_text().splitlines()[:5]
+                      if line.startswith("# expect:"))
+        report = diagnose.examine([path], cat)
+        outcomes.append((path.name, expect, {f.fix.id for f in report.named},
+                         {f.fix.id for f in report.possible}))
+    return outcomes
+
+
+def test_the_public_corpus_meets_its_goals() -> None:
+    """Every positive named (strong or possible, and only its fix), no strong naming on a
+    negative, `possible` on at most a tenth of the negatives."""
+    outcomes = _corpus_outcomes()
+    positives = [o for o in outcomes if o[1] != "none"]
+    negatives = [o for o in outcomes if o[1] == "none"]
+    assert len(positives) >= 4 and len(negatives) >= 30
+    assert [o[0] for o in positives if o[2] | o[3] != {o[1]}] == []
+    assert [o[0] for o in negatives if o[2]] == []
+    possible = [o[0] for o in negatives if o[3]]
+    assert len(possible) * 10 <= len(negatives), possible
+
+
+def test_lint_refuses_counter_evidence_that_cancels_no_weak_signature(
+        catalog_copy: Path) -> None:
+    toml = catalog_copy / "HADOOP-11802" / "fix.toml"
+    toml.write_text(toml.read_text().replace('cancels = ["xceiver-limit"]',
+                                             'cancels = ["removeshm-failed-to-remove"]'))
+    result = run_hpatch("lint", env={"HPATCH_CATALOG": str(catalog_copy)})
+    assert result.code == 1
+    assert "counter_evidence xceiver-overload: `cancels` must name this fix's weak" in (
+        result.out + result.err)
+
+
+def test_lint_refuses_an_unbounded_counter_evidence_pattern(catalog_copy: Path) -> None:
+    toml = catalog_copy / "HADOOP-11802" / "fix.toml"
+    text = toml.read_text()
+    head, tail = text.split("[[counter_evidence]]")
+    toml.write_text(head + "[[counter_evidence]]" + tail.replace(
+        r"pattern = 'Xceiver count \d{1,20}", r"pattern = 'Xceiver count \d+", 1))
+    result = run_hpatch("lint", env={"HPATCH_CATALOG": str(catalog_copy)})
+    assert result.code == 1
+    assert "counter_evidence xceiver-overload: a repeat without an upper bound" in result.out
