@@ -100,15 +100,18 @@ class Finding:
         return self.weak_signatures - self.cancelled
 
     def counter_entries(self) -> list[dict[str, Any]]:
+        """The counter-evidence entries seen that explain weak evidence seen."""
         seen = {h.signature for h in self.benign}
-        return [e for e in self.fix.counter_evidence if e["id"] in seen]
+        return [e for e in self.fix.counter_evidence
+                if e["id"] in seen and set(e["cancels"]) & self.weak_signatures]
 
 
 @dataclass(frozen=True)
 class Report:
     named: list[Finding]  # a strong signature names each
     possible: list[Finding]  # weak evidence only, not all explained by a benign cause
-    benign: list[Finding] = field(default_factory=list)  # weak evidence a benign cause explains
+    # weak evidence a benign cause explains (all of it; or part, and the fix is possible too)
+    benign: list[Finding] = field(default_factory=list)
 
 
 STDIN = "-"  # the file name that reads standard input
@@ -346,8 +349,7 @@ def examine(paths: list[Path], catalog: Catalog) -> Report:
         _scan_file(path, compiled, findings)
     named = [f for f in findings.values() if f.strong]
     possible = [f for f in findings.values() if not f.strong and f.open_weak]
-    benign = [f for f in findings.values()
-              if not f.strong and not f.open_weak and f.weak_signatures & f.cancelled]
+    benign = [f for f in findings.values() if not f.strong and f.weak_signatures & f.cancelled]
     return Report(named, possible, benign)
 
 

@@ -53,8 +53,10 @@ def diagnose(catalog: Catalog, files: list[Path], checkout: Checkout | None, *,
     for finding in report.benign:
         for entry in finding.counter_entries():
             where = _benign_hits(finding, entry)[0]
+            explained = ", ".join(sorted(set(entry["cancels"]) & finding.weak_signatures))
             output.line(f"benign cause seen: {entry['cause']} ({where.file}:{where.line}); "
-                        f"answer: {entry['answer']}; not {finding.fix.id}")
+                        f"answer: {entry['answer']}; it explains {explained} "
+                        f"(weak evidence for {finding.fix.id})")
     if not findings and not report.possible and not report.benign:
         output.line(f"no known signature in {len(files)} file(s)")
     return 1 if findings else 0
@@ -75,7 +77,8 @@ def _benign_hits(finding: Finding, entry: dict[str, object]) -> list[Hit]:
 
 def _benign_dict(finding: Finding, entry: dict[str, object]) -> dict[str, object]:
     return {"fix": finding.fix.id, "id": entry["id"], "cause": entry["cause"],
-            "answer": entry["answer"], "explains": list(cast(list[str], entry["cancels"])),
+            "answer": entry["answer"],
+            "explains": sorted(set(cast(list[str], entry["cancels"])) & finding.weak_signatures),
             "evidence": [_hit_dict(h) for h in _benign_hits(finding, entry)]}
 
 
