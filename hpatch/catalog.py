@@ -51,6 +51,7 @@ FIX_SCHEMA: Schema = {
     "detect": (dict, True),
     "reproducer": (dict, True),
     "signatures": (ListOf(dict), False),
+    "counter_evidence": (ListOf(dict), False),
     "imported": (dict, False),
 }
 # [imported]: an entry `hpatch import` wrote from upstream commits. Its fields were
@@ -136,6 +137,7 @@ class Fix:
     upstream_alternative: tuple[str, ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
     imported: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+    counter_evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def reproducer_missing(self) -> str:
@@ -370,6 +372,8 @@ def load_fix(directory: Path) -> Fix:
     )
     _check_reproducer(data["reproducer"], str(meta_path))
     _check_signatures(data.get("signatures", []), str(meta_path))
+    _check_counter_evidence(data.get("counter_evidence", []), data.get("signatures", []),
+                            str(meta_path))
     if "imported" in data:
         check_schema(data["imported"], IMPORTED_SCHEMA, f"{meta_path} [imported]")
     return Fix(
@@ -391,6 +395,7 @@ def load_fix(directory: Path) -> Fix:
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
         imported=data.get("imported", {}),
+        counter_evidence=tuple(data.get("counter_evidence", ())),
     )
 
 
@@ -451,8 +456,21 @@ SIGNATURE_SCHEMA: Schema = {
     "strength": (str, True),
     "source": (str, True),
     "explains": (str, True),
+    "see": (str, False),  # an upstream issue about this part of the bug, shown with `possible`
+    "prose": (bool, False),  # words of a description; its groups are the phrases shown
 }
 STRENGTHS = ("strong", "weak", "context")
+# [[counter_evidence]]: a benign cause that explains the same weak symptoms. When its
+# pattern is seen, the weak signatures it `cancels` no longer make the fix possible;
+# diagnose prints the cause and its answer instead.
+COUNTER_EVIDENCE_SCHEMA: Schema = {
+    "id": (str, True),
+    "pattern": (str, True),
+    "cancels": (STRINGS, True),
+    "cause": (str, True),
+    "answer": (str, True),
+    "source": (str, True),
+}
 
 
 def _check_signatures(entries: list[Any], where: str) -> None:
@@ -476,6 +494,23 @@ def _check_signatures(entries: list[Any], where: str) -> None:
         seen.add(entry["id"])
     # Patterns are compiled where they are used (diagnose) and by lint, not on
     # every load: 30-odd compiles are a tenth of what `hpatch status` takes.
+
+
+def _check_counter_evidence(entries: list[Any], signatures: list[Any], where: str) -> None:
+    weak = {s.get("id") for s in signatures if isinstance(s, dict) and s.get("strength") == "weak"}
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{where} counter_evidence #{number} must be a table")
+        check_schema(entry, COUNTER_EVIDENCE_SCHEMA, f"{where} counter_evidence #{number}")
+        if entry["id"] in seen:
+            raise CatalogError(f"{where}: two counter_evidence entries are called {entry['id']}")
+        seen.add(entry["id"])
+        unknown = [c for c in entry["cancels"] if c not in weak]
+        if not entry["cancels"] or unknown:
+            raise CatalogError(
+                f"{where} counter_evidence {entry['id']}: `cancels` must name this fix's weak "
+                f"signatures ({', '.join(unknown) or 'none given'} is not one)")
 
 
 def signature_pattern(fix_id: str, entry: dict[str, Any]) -> re.Pattern[str]:

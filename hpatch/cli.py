@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from hpatch import __version__, interrupt, output
-from hpatch.errors import EXIT_BUG, EXIT_INTERRUPTED, HpatchError, UsageError
+from hpatch.errors import (
+    EXIT_BUG,
+    EXIT_DATA_ERROR,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    HpatchError,
+    UsageError,
+)
 from hpatch.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -344,12 +351,23 @@ def image_cmd(base_only: bool) -> None:
 @pass_ctx
 def diagnose_cmd(ctx: Context, files: tuple[Path, ...], repo: Path | None, release: str | None,
                  as_json: bool) -> None:
-    """Name the fixes whose symptoms FILES (logs, jstacks) show; exit 1 if any."""
+    """Name the fixes whose symptoms FILES (logs, jstacks; `-` reads stdin) show.
+
+    Exit 0: none named, 1: a fix named, 2: bad usage, 66: an input is missing, a
+    directory or unreadable, 65: another error (e.g. a damaged catalog)."""
     from hpatch.commands.diagnose import diagnose
     if repo and release:
         raise UsageError("give --repo or --release, not both")
-    sys.exit(diagnose(ctx.catalog(), list(files), _checkout_or_release(repo, release),
-                      as_json=as_json))
+    if sum(str(f) == "-" for f in files) > 1:
+        raise UsageError("`-` (standard input) can be given once")
+    try:
+        code = diagnose(ctx.catalog(), list(files), _checkout_or_release(repo, release),
+                        as_json=as_json)
+    except HpatchError as exc:
+        if exc.exit_code == EXIT_FAILURE:  # 1 would read as "a fix was named"
+            exc.exit_code = EXIT_DATA_ERROR
+        raise
+    sys.exit(code)
 
 
 def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:

@@ -87,6 +87,15 @@ def check_fix(fix: Fix) -> list[str]:
             found.append(f"signature {sig['id']}: a repeat without an upper bound (`*`, `+`, "
                          "`{n,}`); bound it, e.g. `{0,400}`, so that diagnose stays linear "
                          "on long lines")
+    for entry in fix.counter_evidence:
+        try:
+            catalog_mod.signature_pattern(fix.id, entry)
+        except HpatchError as exc:
+            found.append(str(exc).replace(" signature ", " counter_evidence ", 1))
+            continue
+        if unbounded_repeats(str(entry["pattern"])):
+            found.append(f"counter_evidence {entry['id']}: a repeat without an upper bound "
+                         "(`*`, `+`, `{n,}`); bound it, e.g. `{0,400}`")
     if fix.reproducer_missing:
         return found  # said so in the entry: verify is inconclusive until one is written
     for test_class, repro_dir in fix.reproducer_sets():
