@@ -51,6 +51,7 @@ FIX_SCHEMA: Schema = {
     "detect": (dict, True),
     "reproducer": (dict, True),
     "signatures": (ListOf(dict), False),
+    "counter_evidence": (ListOf(dict), False),
     "imported": (dict, False),
 }
 # [imported]: an entry `hpatch import` wrote from upstream commits. Its fields were
@@ -136,6 +137,7 @@ class Fix:
     upstream_alternative: tuple[str, ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
     imported: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+    counter_evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def reproducer_missing(self) -> str:
@@ -247,8 +249,10 @@ def load(root: Path) -> Catalog:
     if not root.is_dir():
         raise CatalogError(f"catalog directory not found: {root}")
     fixes = []
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir() and (entry / "fix.toml").is_file():
+    for entry in entry_dirs(root):
+        if fix_toml_problem(entry) is not None:
+            raise CatalogError(f"{entry / 'fix.toml'}: {fix_toml_problem(entry)}")
+        if (entry / "fix.toml").is_file():
             fixes.append(load_fix(entry))
     if not fixes:
         raise CatalogError(f"the catalog {root} holds no fixes (no */fix.toml): "
@@ -256,6 +260,25 @@ def load(root: Path) -> Catalog:
     order = _catalog_order(root)
     fixes.sort(key=lambda f: (order.get(f.id, len(order)), f.id))
     return Catalog(root, tuple(fixes))
+
+
+def entry_dirs(root: Path) -> list[Path]:
+    """The folders that may be fix entries: not `.git`, `.github` or other dot-folders
+    of a catalog kept in version control."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def fix_toml_problem(entry: Path) -> str | None:
+    """Why entry's fix.toml is there but cannot be read as one (a directory, a broken
+    link); None when it is a file or absent."""
+    path = entry / "fix.toml"
+    if path.is_file() or not os.path.lexists(path):
+        return None
+    if path.is_dir():
+        return "is a directory, not a file"
+    if path.is_symlink():
+        return f"is a link to {os.readlink(path)}, which is not there"
+    return "is not a regular file"
 
 
 def _catalog_order(root: Path) -> dict[str, int]:
@@ -349,6 +372,8 @@ def load_fix(directory: Path) -> Fix:
     )
     _check_reproducer(data["reproducer"], str(meta_path))
     _check_signatures(data.get("signatures", []), str(meta_path))
+    _check_counter_evidence(data.get("counter_evidence", []), data.get("signatures", []),
+                            str(meta_path))
     if "imported" in data:
         check_schema(data["imported"], IMPORTED_SCHEMA, f"{meta_path} [imported]")
     return Fix(
@@ -370,6 +395,7 @@ def load_fix(directory: Path) -> Fix:
         upstream_alternative=tuple(data.get("upstream_alternative", ())),
         signatures=tuple(data.get("signatures", ())),
         imported=data.get("imported", {}),
+        counter_evidence=tuple(data.get("counter_evidence", ())),
     )
 
 
@@ -430,8 +456,21 @@ SIGNATURE_SCHEMA: Schema = {
     "strength": (str, True),
     "source": (str, True),
     "explains": (str, True),
+    "see": (str, False),  # an upstream issue about this part of the bug, shown with `possible`
+    "prose": (bool, False),  # words of a description; its groups are the phrases shown
 }
 STRENGTHS = ("strong", "weak", "context")
+# [[counter_evidence]]: a benign cause that explains the same weak symptoms. When its
+# pattern is seen, the weak signatures it `cancels` no longer make the fix possible;
+# diagnose prints the cause and its answer instead.
+COUNTER_EVIDENCE_SCHEMA: Schema = {
+    "id": (str, True),
+    "pattern": (str, True),
+    "cancels": (STRINGS, True),
+    "cause": (str, True),
+    "answer": (str, True),
+    "source": (str, True),
+}
 
 
 def _check_signatures(entries: list[Any], where: str) -> None:
@@ -455,6 +494,23 @@ def _check_signatures(entries: list[Any], where: str) -> None:
         seen.add(entry["id"])
     # Patterns are compiled where they are used (diagnose) and by lint, not on
     # every load: 30-odd compiles are a tenth of what `hpatch status` takes.
+
+
+def _check_counter_evidence(entries: list[Any], signatures: list[Any], where: str) -> None:
+    weak = {s.get("id") for s in signatures if isinstance(s, dict) and s.get("strength") == "weak"}
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{where} counter_evidence #{number} must be a table")
+        check_schema(entry, COUNTER_EVIDENCE_SCHEMA, f"{where} counter_evidence #{number}")
+        if entry["id"] in seen:
+            raise CatalogError(f"{where}: two counter_evidence entries are called {entry['id']}")
+        seen.add(entry["id"])
+        unknown = [c for c in entry["cancels"] if c not in weak]
+        if not entry["cancels"] or unknown:
+            raise CatalogError(
+                f"{where} counter_evidence {entry['id']}: `cancels` must name this fix's weak "
+                f"signatures ({', '.join(unknown) or 'none given'} is not one)")
 
 
 def signature_pattern(fix_id: str, entry: dict[str, Any]) -> re.Pattern[str]:
@@ -498,12 +554,23 @@ def load_variants(directory: Path) -> tuple[Variant, ...]:
         variants.append(Variant(
             name=entry["name"],
             releases=ReleaseRange.parse(entry["releases"]),
-            patch=directory / entry["patch"],
+            patch=_patch_path(directory, entry["patch"], where),
             made_for=entry.get("made_for", ""),
             refreshed=entry.get("refreshed", {}),
             imported=entry.get("imported", {}),
         ))
     return tuple(variants)
+
+
+def _patch_path(directory: Path, name: str, where: str) -> Path:
+    """A variant's patch: a file inside its own fix's folder, never another fix's."""
+    parts = name.replace("\\", "/").split("/")
+    path = directory / name
+    inside = path.resolve().is_relative_to(directory.resolve())
+    if not name or Path(name).is_absolute() or ".." in parts or not inside:
+        raise CatalogError(f"{where}: patch {name!r} leaves the folder of {directory.name}; "
+                           "a variant's patch lives in its own fix's folder")
+    return path
 
 
 def write_variants(directory: Path, variants: list[Variant]) -> None:

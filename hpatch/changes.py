@@ -109,14 +109,20 @@ def recover(checkout: Checkout) -> str | None:
         if skipped:
             message += f"; left your edits in {', '.join(skipped)} (they differ from both sides)"
     elif tip == journal.old:
-        # A sync that failed part way (and was rolled back) may have written new files.
+        # A sync that failed part way (and was rolled back) may have written new files,
+        # and staged new entries for files it could not write.
         written = _paths_at_new(checkout, journal) if on_branch else []
         checkout.sync_paths(written)
+        staged = [p for p in checkout.staged_from(journal.new, journal.paths, unless=journal.old)
+                  if p not in written] if on_branch else []
+        checkout.reset_index(journal.old, staged)
         message = (f"an interrupted {journal.op} of {journal.fix} had not changed "
                    f"{journal.branch}; nothing to undo")
-        if written:
-            message = (f"undid an interrupted {journal.op} of {journal.fix}: restored "
-                       f"{', '.join(written)} as {journal.branch} has them")
+        undone = [f"restored {', '.join(written)}"] if written else []
+        undone += [f"unstaged {', '.join(staged)}"] if staged else []
+        if undone:
+            message = (f"undid an interrupted {journal.op} of {journal.fix}: "
+                       f"{'; '.join(undone)} (as {journal.branch} has them)")
     else:
         message = (f"an interrupted {journal.op} of {journal.fix} was found, but "
                    f"{journal.branch} has moved since; left as it is")
@@ -157,6 +163,8 @@ def commit_change(checkout: Checkout, *, branch: str, op: str, fix_id: str, patc
     or the checkout is as before; a kill in between leaves the journal for recover()."""
     sdir = state_dir(checkout)
     old = checkout.head()
+    # the files as they are now, checked again just before they are overwritten
+    seen = {p: checkout.read_worktree_bytes(p) for p in paths}
     with tempfile.NamedTemporaryFile("w", prefix=f"tmp{os.getpid()}-", suffix=".patch",
                                      delete=False, dir=sdir, encoding="utf-8") as handle:
         handle.write(patch_text)
@@ -168,6 +176,7 @@ def commit_change(checkout: Checkout, *, branch: str, op: str, fix_id: str, patc
         patch_file.unlink()
     # A lock that would stop the steps after the branch moves stops the change now.
     checkout.wait_for_locks(branch)
+    _refuse_edited(checkout, seen, old)
     journal = Journal(op, fix_id, branch, old, new, paths)
     journal.write(sdir)
     _fault_point("after-journal")
@@ -179,12 +188,36 @@ def commit_change(checkout: Checkout, *, branch: str, op: str, fix_id: str, patc
         raise
     _fault_point("after-ref")
     try:
-        checkout.sync_paths(paths)
+        _refuse_edited(checkout, seen, old)
     except HpatchError:
         _roll_back(checkout, journal)
         raise
+    try:
+        checkout.sync_paths(paths)
+    except HpatchError as exc:
+        _roll_back(checkout, journal)
+        if checkout.rev(f"refs/heads/{branch}") == old:
+            raise HpatchError(f"could not write {', '.join(paths)} ({_last_line(exc)}): the "
+                              f"{op} was undone, nothing was committed") from exc
+        raise
     Journal.clear(sdir)
     return new
+
+
+def _refuse_edited(checkout: Checkout, seen: dict[str, bytes | None], old: str) -> None:
+    """Stop if a file about to be overwritten was saved since the change began (an
+    editor, a build) and no longer holds what it held then or what HEAD has."""
+    edited = [p for p, before in seen.items()
+              if (now := checkout.read_worktree_bytes(p)) != before
+              and now != checkout.read_blob_bytes(old, p)]
+    if edited:
+        raise HpatchError(f"{', '.join(edited)} changed while hpatch ran: nothing was "
+                          "committed and the file was left as it is; run the command again")
+
+
+def _last_line(exc: HpatchError) -> str:
+    said = str(getattr(exc, "stderr", "") or exc).strip().splitlines()
+    return said[-1].removeprefix("error: ").removeprefix("fatal: ") if said else str(exc)
 
 
 def _roll_back(checkout: Checkout, journal: Journal) -> None:

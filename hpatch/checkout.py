@@ -29,7 +29,8 @@ TRAILER_FIX = "Hpatch-Fix"
 TRAILER_VARIANT = "Hpatch-Variant"
 TRAILER_REVERT = "Hpatch-Revert"
 TRAILER_RELEASE = "Hpatch-Release"
-_TRAILER_LINE = re.compile(r"^(Hpatch-[A-Za-z-]+):\s*(.+?)\s*$", re.MULTILINE)
+# Leading blanks allowed: a squash-merge's message may indent the messages it joins.
+_TRAILER_LINE = re.compile(r"^[ \t]*(Hpatch-[A-Za-z-]+):[ \t]*(.+?)\s*$", re.MULTILINE)
 _POM_NS = "{http://maven.apache.org/POM/4.0.0}"
 # git's words when a lock file it wants to create is already there.
 _LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
@@ -40,6 +41,58 @@ LOCK_WAIT = 10.0
 _DUBIOUS = "detected dubious ownership"
 # English messages whatever the user's locale, so errors read (and parse) alike.
 _GIT_ENV = {"LANGUAGE": "C", "LC_ALL": "C"}
+# What would lead git away from the checkout --repo names (another repository, index,
+# object store or ref namespace; git's own `rev-parse --local-env-vars` and the
+# discovery limits) or change the diffs hpatch reads and feeds to `git apply`. hpatch
+# sets GIT_INDEX_FILE itself where it builds a commit on an index of its own.
+SCRUBBED_ENV = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR",
+    "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_PREFIX", "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE", "GIT_REPLACE_REF_BASE", "GIT_NO_REPLACE_OBJECTS",
+    "GIT_QUARANTINE_PATH", "GIT_ATTR_SOURCE", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT", "GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER",
+)
+# hpatch parses git's output and applies the diffs git makes: settings for how output
+# looks (colour, prefixes, context, renames, columns, signatures, mail headers) are the
+# user's for their own commands, never for hpatch's. Given as `-c`, so they win over
+# every config file.
+GIT_CONFIG = {
+    "color.ui": "never", "color.diff": "never", "color.status": "never",
+    "column.ui": "never", "core.pager": "cat", "core.quotePath": "true",
+    "diff.noprefix": "false", "diff.mnemonicPrefix": "false", "diff.srcPrefix": "a/",
+    "diff.dstPrefix": "b/", "diff.relative": "false", "diff.renames": "false",
+    "diff.context": "3", "diff.interHunkContext": "0", "diff.suppressBlankEmpty": "false",
+    "status.renames": "false", "apply.ignoreWhitespace": "no",
+    "log.showSignature": "false", "i18n.logOutputEncoding": "UTF-8",
+    "i18n.commitEncoding": "UTF-8", "format.noprefix": "false", "format.numbered": "false",
+    "format.attach": "", "format.thread": "false", "format.from": "false",
+    "format.forceInBodyFrom": "false", "format.signOff": "false", "format.useAutoBase": "false",
+    "format.notes": "false", "format.coverLetter": "false", "format.headers": "",
+}
+# the same, said on the command line of each diff-making command
+_DIFF_FLAGS = ("--no-ext-diff", "--no-textconv", "--no-color", "--no-renames",
+               "--src-prefix=a/", "--dst-prefix=b/")
+
+
+def git_argv(*args: str) -> list[str]:
+    """`git` with hpatch's own settings for output, then args."""
+    config = [item for key, value in GIT_CONFIG.items() for item in ("-c", f"{key}={value}")]
+    return ["git", *config, *args]
+
+
+def _run_git(args: Sequence[str], *, cwd: Path | None, env: dict[str, str] | None = None,
+             check: bool = False) -> proc.Completed:
+    done = proc.run(git_argv(*args), cwd=cwd, env={**_GIT_ENV, **(env or {})},
+                    unset=SCRUBBED_ENV, check=False)
+    if check and done.returncode != 0:
+        raise ProcessError(["git", *args], done.returncode, done.stdout, done.stderr)
+    return done
+
+
+def _git_bytes(root: Path, *args: str, input_bytes: bytes = b"") -> bytes:
+    return proc.run_bytes(git_argv("-C", str(root), *args), input_bytes=input_bytes,
+                          env=_GIT_ENV, unset=SCRUBBED_ENV)
 
 
 @dataclass(frozen=True)
@@ -51,6 +104,10 @@ class HpatchCommit:
     trailers: dict[str, str] = field(default_factory=dict)
     author: str = ""
     date: str = ""
+    # Every fix the commit applies (`Hpatch-Fix:`): more than one in a squashed commit.
+    carries: tuple[str, ...] = ()
+    # The hpatch revert commit that took this commit's fix off later, if one did.
+    reverted_by: str = ""
 
     @property
     def fix_id(self) -> str:
@@ -100,9 +157,9 @@ class Checkout:
         if not path.is_dir():
             # A file inside a checkout would otherwise stand for the whole checkout.
             raise NotARepoError(f"not a directory: {path} (give the checkout's directory)")
-        done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+        done = _run_git(["rev-parse", "--is-bare-repository", "--absolute-git-dir",
                          "--show-toplevel", "--path-format=absolute", "--git-common-dir"],
-                        cwd=path, env=_GIT_ENV, check=False)
+                        cwd=path)
         lines = done.stdout.splitlines()
         if done.returncode == 0 and len(lines) == 4 and lines[0] == "false":
             return cls(Path(lines[2]), Path(lines[1]), Path(lines[3]))
@@ -132,8 +189,7 @@ class Checkout:
     def git_status(self, *args: str, env: dict[str, str] | None = None,
                    strip: bool = True) -> tuple[int, str, str]:
         """git's exit code, stdout and stderr (each less one final newline)."""
-        done = proc.run(["git", *args], cwd=self.root, env={**_GIT_ENV, **(env or {})},
-                        check=False)
+        done = _run_git(args, cwd=self.root, env=env)
         return done.returncode, _chomp(done.stdout) if strip else done.stdout, _chomp(
             done.stderr)
 
@@ -199,8 +255,7 @@ class Checkout:
         """The file as checkout writes it to the work tree: exact bytes, no newline added
         or removed, line endings and filters as .gitattributes and core.autocrlf say."""
         try:
-            return proc.run_bytes(["git", "-C", str(self.root), "cat-file", "--filters",
-                                   f"{rev}:{path}"], input_bytes=b"")
+            return _git_bytes(self.root, "cat-file", "--filters", f"{rev}:{path}")
         except ProcessError:
             return None
 
@@ -222,7 +277,58 @@ class Checkout:
         for entry in out.split("\0"):
             if len(entry) > 3:
                 changed.append(entry[3:])
+        changed += [p for p in self.hidden_changes(wanted) if p not in changed]
         return changed
+
+    def index_flags(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> `skip-worktree` or `assume-unchanged`, for those of paths whose index
+        entry carries a flag that makes `git status` stop comparing it with the file."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return {}
+        out = self.git("ls-files", "-v", "-z", "--", *wanted, strip=False)
+        flags = {}
+        for entry in out.split("\0"):
+            tag, _, path = entry.partition(" ")
+            if tag in ("S", "s"):
+                flags[path] = "skip-worktree"
+            elif tag.islower():
+                flags[path] = "assume-unchanged"
+        return flags
+
+    def outside_sparse_checkout(self, paths: Iterable[str]) -> list[str]:
+        """Those of paths that a sparse checkout leaves out of the work tree (skip-worktree
+        and absent): not deleted, just not checked out."""
+        flags = self.index_flags(paths)
+        return [p for p, flag in flags.items()
+                if flag == "skip-worktree" and not os.path.lexists(self.root / p)]
+
+    def hidden_changes(self, paths: Iterable[str]) -> list[str]:
+        """Those of paths that differ from their index entry although an index flag
+        (skip-worktree, assume-unchanged) keeps `git status` from saying so; a file a
+        sparse checkout leaves out is not a change."""
+        flagged = self.index_flags(paths)
+        if not flagged:
+            return []
+        staged = {}
+        for entry in self.git("ls-files", "-s", "-z", "--", *flagged, strip=False).split("\0"):
+            meta, tab, path = entry.partition("\t")
+            if tab:
+                staged[path] = meta.split()[1]
+        changed, present = [], []
+        for path, flag in flagged.items():
+            file = self.root / path
+            if flag == "skip-worktree" and not os.path.lexists(file):
+                continue
+            if file.is_symlink() or not file.is_file():
+                changed.append(path)
+            else:
+                present.append(path)
+        if present:
+            # the work-tree files' blob ids through the path's filters, as `git add` has them
+            hashed = self.git("hash-object", "--", *present).splitlines()
+            changed += [p for p, sha in zip(present, hashed, strict=True) if staged.get(p) != sha]
+        return sorted(changed)
 
     def tracked(self, paths: Iterable[str], rev: str = "HEAD") -> list[str]:
         """Those of paths that are files in rev's tree."""
@@ -248,7 +354,7 @@ class Checkout:
         if since is not None and self.rev(since) is None:
             raise HpatchError(f"unknown revision: {since}")
         span = f"{since}..{rev}" if since else rev
-        args = ["log", "-E", f"--grep=^({TRAILER_FIX}|{TRAILER_REVERT}): ",
+        args = ["log", "-E", f"--grep=^[[:blank:]]*({TRAILER_FIX}|{TRAILER_REVERT}):",
                 "--format=%H%x1f%s%x1f%an%x1f%as%x1f%B%x1e", span,
                 *([] if since else self._not_upstream()), "--"]
         code, out, err = self.git_status(*args, strip=False)
@@ -256,26 +362,43 @@ class Checkout:
             if self.rev(rev) is None:  # an unborn branch: no commits at all
                 return []
             raise ProcessError(["git", *args], code, out, _clean_stderr(err))
-        commits = []
+        commits: list[list[HpatchCommit]] = []
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
             if len(parts) != 5:
                 continue
             sha, subject, author, date, body = parts
-            trailers = {m.group(1): m.group(2) for m in _TRAILER_LINE.finditer(body)}
-            commits.append(HpatchCommit(sha, subject, trailers, author, date))
-        commits.reverse()
-        return commits
+            groups = trailer_groups(body)
+            carries = tuple(g[TRAILER_FIX] for g in groups if TRAILER_FIX in g)
+            # git log is newest first; the groups of one commit stay in their own order
+            commits.append([HpatchCommit(sha, subject, g, author, date, carries)
+                            for g in groups])
+        return [c for group in reversed(commits) for c in group]
 
     # -- checking and building commits ---------------------------------------
 
-    def apply_check(self, patch: Path, *, reverse: bool = False) -> tuple[bool, str]:
-        """Would this patch apply to the work tree exactly (offsets allowed, no fuzz)?"""
+    def apply_check(self, patch: Path, *, reverse: bool = False,
+                    cached: bool = False) -> tuple[bool, str]:
+        """Would this patch apply to the work tree (cached: to the index) exactly
+        (offsets allowed, no fuzz)?"""
         args = ["apply", "--check", "--whitespace=nowarn"]
         if reverse:
             args.append("--reverse")
+        if cached:
+            args.append("--cached")
         code, _, err = self.git_status(*args, str(patch))
         return code == 0, _clean_stderr(err)
+
+    def holds_change(self, patch_text: str, *, tree: str | None = None) -> bool:
+        """Is this change still in the work tree, or in tree (it reverse-applies exactly)?"""
+        if tree is not None:
+            return already_in_tree(self, tree, patch_text)
+        with tempfile.NamedTemporaryFile("w", prefix="hpatch-held-", suffix=".patch",
+                                         encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(patch_text)
+            handle.flush()
+            ok, _ = self.apply_check(Path(handle.name), reverse=True)
+        return ok
 
     @contextmanager
     def private_index(self, rev: str) -> Iterator[dict[str, str]]:
@@ -409,6 +532,36 @@ class Checkout:
                 if target.is_file() or target.is_symlink():
                     target.unlink()
 
+    def staged_from(self, rev: str, paths: Sequence[str], *, unless: str) -> list[str]:
+        """Those of paths whose index entry is rev's (and not unless's): what a `git
+        checkout rev -- paths` that failed part way left staged."""
+        if not paths:
+            return []
+        index = {}
+        for entry in self.git("ls-files", "-s", "-z", "--", *paths, strip=False).split("\0"):
+            meta, tab, path = entry.partition("\t")
+            if tab:
+                index[path] = meta.split()[1]
+
+        def blobs(at: str) -> dict[str, str]:
+            out = self.git("ls-tree", "-r", "-z", at, "--", *paths, strip=False)
+            found = {}
+            for entry in out.split("\0"):
+                meta, tab, path = entry.partition("\t")
+                if tab:
+                    found[path] = meta.split()[2]
+            return found
+
+        theirs, other = blobs(rev), blobs(unless)
+        return [p for p in paths if index.get(p) == theirs.get(p) != other.get(p)]
+
+    def reset_index(self, rev: str, paths: Sequence[str], wait: float | None = None) -> None:
+        """Set these paths' index entries to rev's (dropping those rev lacks); the work
+        tree is not touched."""
+        if paths:
+            self._retry_locked(lock_wait() if wait is None else wait,
+                               "reset", "-q", rev, "--", *paths)
+
     def _retry_locked(self, wait: float, *args: str) -> None:
         deadline = time.monotonic() + wait
         delay = 0.01
@@ -424,10 +577,12 @@ class Checkout:
 
     def commit_diff(self, sha: str) -> str:
         """The patch a commit made, against its first parent, as text for git apply."""
-        return self.git("diff", "--binary", "--full-index", f"{sha}^", sha, strip=False)
+        return self.git("diff", *_DIFF_FLAGS, "--binary", "--full-index", f"{sha}^", sha,
+                        strip=False)
 
     def format_patch(self, sha: str) -> str:
-        return self.git("format-patch", "-1", "--stdout", "--no-signature", sha, strip=False)
+        return self.git("format-patch", *_DIFF_FLAGS, "--no-attach", "--no-thread", "-1",
+                        "--stdout", "--no-signature", sha, strip=False)
 
     def touched_paths(self, sha: str) -> list[str]:
         out = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", sha, strip=False)
@@ -457,6 +612,18 @@ class Checkout:
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
                 handle.write(self.commit_diff(commit))
             with self.private_index("HEAD") as env:
+                self.git("apply", "--cached", "--reverse", "--whitespace=nowarn", name, env=env)
+                return self.git("write-tree", env=env)
+        finally:
+            os.unlink(name)
+
+    def tree_without_patch(self, patch_text: str, rev: str = "HEAD") -> str:
+        """rev's tree with patch_text's change taken off (reverse-applied), as a new tree."""
+        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(patch_text)
+            with self.private_index(rev) as env:
                 self.git("apply", "--cached", "--reverse", "--whitespace=nowarn", name, env=env)
                 return self.git("write-tree", env=env)
         finally:
@@ -495,8 +662,8 @@ class Checkout:
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
-        out = proc.run_bytes(["git", "-C", str(self.root), "cat-file", "--batch"],
-                             input_bytes="".join(f"{s}\n" for s in wanted).encode())
+        out = _git_bytes(self.root, "cat-file", "--batch",
+                         input_bytes="".join(f"{s}\n" for s in wanted).encode())
         found: dict[str, bytes] = {}
         at = 0
         for sha in wanted:
@@ -559,9 +726,24 @@ class Checkout:
         return [f"^refs/tags/{tag}"] if tag else []
 
 
+def trailer_groups(body: str) -> list[dict[str, str]]:
+    """A message's hpatch trailers, one group per fix it applies or reverts.
+
+    A squashed commit joins the messages of several hpatch commits: each
+    `Hpatch-Fix:` or `Hpatch-Revert:` line starts a group, and the lines after it
+    (`Hpatch-Variant:`, `Hpatch-Release:`) belong to that group."""
+    groups: list[dict[str, str]] = []
+    for match in _TRAILER_LINE.finditer(body):
+        key, value = match.group(1), match.group(2)
+        if key in (TRAILER_FIX, TRAILER_REVERT) or not groups or key in groups[-1]:
+            groups.append({})
+        groups[-1][key] = value
+    return [g for g in groups if TRAILER_FIX in g or TRAILER_REVERT in g]
+
+
 def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> str:
     """Make directory (already filled) a one-commit repository tagged `tag`."""
-    proc.run(["git", "init", "-q", "--initial-branch=main", str(directory)], env=_GIT_ENV)
+    _run_git(["init", "-q", "--initial-branch=main", str(directory)], cwd=None, check=True)
     checkout = Checkout(directory, directory / ".git")
     identity = {
         "GIT_AUTHOR_NAME": "hpatch", "GIT_AUTHOR_EMAIL": "hpatch@localhost",
@@ -576,7 +758,7 @@ def init_release_repo(directory: Path, *, message: str, tag: str, date: str) -> 
 
 def clone_local(source: Path, dest: Path, *, branch: str, tag: str) -> None:
     """Clone a cached release repository and start a branch at its tag."""
-    proc.run(["git", "clone", "-q", "--no-checkout", str(source), str(dest)], env=_GIT_ENV)
+    _run_git(["clone", "-q", "--no-checkout", str(source), str(dest)], cwd=None, check=True)
     checkout = Checkout(dest, dest / ".git")
     checkout.git("checkout", "-q", "-b", branch, tag)
     checkout.git("remote", "remove", "origin")
@@ -659,12 +841,13 @@ def list_tags(checkout: Checkout, patterns: Sequence[str]) -> list[str]:
 def commit_diff_paths(checkout: Checkout, sha: str, paths: Sequence[str]) -> str:
     """sha's change to these paths against its first parent, with full blob ids so that
     `git apply --3way` can find the preimage."""
-    return checkout.git("diff", "--full-index", "--binary", f"{sha}^", sha, "--", *paths,
-                        strip=False)
+    return checkout.git("diff", *_DIFF_FLAGS, "--full-index", "--binary", f"{sha}^", sha,
+                        "--", *paths, strip=False)
 
 
 def tree_diff_paths(checkout: Checkout, old: str, new: str, paths: Sequence[str]) -> str:
-    return checkout.git("diff", "--full-index", "--binary", old, new, "--", *paths, strip=False)
+    return checkout.git("diff", *_DIFF_FLAGS, "--full-index", "--binary", old, new, "--", *paths,
+                        strip=False)
 
 
 @dataclass(frozen=True)

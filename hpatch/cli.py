@@ -5,6 +5,7 @@ Modules a verb needs are imported in its callback, so `hpatch --version` and
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -14,7 +15,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from hpatch import __version__, interrupt, output
-from hpatch.errors import EXIT_BUG, EXIT_INTERRUPTED, HpatchError, UsageError
+from hpatch.errors import (
+    EXIT_BUG,
+    EXIT_DATA_ERROR,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    HpatchError,
+    UsageError,
+)
 from hpatch.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -178,6 +186,11 @@ def _checkout_or_release(repo: Path | None, release: str | None) -> Checkout | N
 
 
 def _the_checkout(repo: Path, release: str | None) -> Checkout:
+    """--repo (default: here) or --release's sources; both named is a mistake to say,
+    not a choice to make silently."""
+    given = click.get_current_context().get_parameter_source("repo")
+    if release and given is click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("give --repo or --release, not both")
     checkout = _checkout_or_release(repo, release)
     assert checkout is not None, "repo has a default"
     return checkout
@@ -338,12 +351,23 @@ def image_cmd(base_only: bool) -> None:
 @pass_ctx
 def diagnose_cmd(ctx: Context, files: tuple[Path, ...], repo: Path | None, release: str | None,
                  as_json: bool) -> None:
-    """Name the fixes whose symptoms FILES (logs, jstacks) show; exit 1 if any."""
+    """Name the fixes whose symptoms FILES (logs, jstacks; `-` reads stdin) show.
+
+    Exit 0: none named, 1: a fix named, 2: bad usage, 66: an input is missing, a
+    directory or unreadable, 65: another error (e.g. a damaged catalog)."""
     from hpatch.commands.diagnose import diagnose
     if repo and release:
         raise UsageError("give --repo or --release, not both")
-    sys.exit(diagnose(ctx.catalog(), list(files), _checkout_or_release(repo, release),
-                      as_json=as_json))
+    if sum(str(f) == "-" for f in files) > 1:
+        raise UsageError("`-` (standard input) can be given once")
+    try:
+        code = diagnose(ctx.catalog(), list(files), _checkout_or_release(repo, release),
+                        as_json=as_json)
+    except HpatchError as exc:
+        if exc.exit_code == EXIT_FAILURE:  # 1 would read as "a fix was named"
+            exc.exit_code = EXIT_DATA_ERROR
+        raise
+    sys.exit(code)
 
 
 def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
@@ -567,15 +591,29 @@ def main() -> None:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except HpatchError as exc:
-        output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if not getattr(exc, "broken_pipe", False):  # the reader left: nothing to tell
+            output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: keep the traceback, show one line
         import traceback
-        log = cache_dir() / "logs" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log = _crash_log(traceback.format_exc())
         output.error(f"internal error ({type(exc).__name__}: {exc}); details in {log}")
         sys.exit(EXIT_BUG)
+
+
+def _crash_log(text: str) -> Path:
+    """Where the traceback went: the cache's logs, else (no usable cache) a temp file."""
+    try:
+        log = cache_dir() / "logs" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(text, encoding="utf-8")
+        return log
+    except (OSError, HpatchError):
+        import tempfile
+        handle, name = tempfile.mkstemp(prefix="hpatch-crash-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        return Path(name)

@@ -16,18 +16,23 @@ overlapping windows, so a multi-gigabyte log never has to fit in memory.
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import gzip
+import io
+import lzma
 import re
+import sys
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
 from hpatch.catalog import Catalog, Fix, signature_pattern
-from hpatch.errors import HpatchError
+from hpatch.errors import InputError
 
 CHUNK = 32 << 20
 OVERLAP = 256 << 10  # a jstack frame and its lock line fit well within this
@@ -50,14 +55,18 @@ _INDENTED_FRAME = re.compile(rf"[ \t]{{1,64}}(?:{_FRAME})|Caused by: ")
 _INLINE_BREAK = re.compile(rf"(?<=\S)[ \t]{{1,16}}(?={_FRAME}|Caused by: )")
 
 
+BENIGN = "benign"  # the strength of a counter-evidence hit
+
+
 @dataclass(frozen=True)
 class Hit:
-    signature: str
+    signature: str  # a signature's id, or a counter-evidence entry's (strength BENIGN)
     strength: str
     file: str
     line: int
     text: str
     explains: str
+    see: str = ""  # an upstream issue about this part of the bug
 
 
 @dataclass
@@ -73,20 +82,110 @@ class Finding:
     def weak_signatures(self) -> set[str]:
         return {h.signature for h in self.hits if h.strength == "weak"}
 
+    @property
+    def benign(self) -> list[Hit]:
+        """Counter-evidence seen: a benign cause of some of the fix's weak symptoms."""
+        return [h for h in self.hits if h.strength == BENIGN]
+
+    @property
+    def cancelled(self) -> set[str]:
+        """The weak signatures a benign cause seen in the logs explains."""
+        seen = {h.signature for h in self.benign}
+        return {c for entry in self.fix.counter_evidence if entry["id"] in seen
+                for c in entry["cancels"]}
+
+    @property
+    def open_weak(self) -> set[str]:
+        """Weak signatures seen that no benign cause explains."""
+        return self.weak_signatures - self.cancelled
+
+    def counter_entries(self) -> list[dict[str, Any]]:
+        """The counter-evidence entries seen that explain weak evidence seen."""
+        seen = {h.signature for h in self.benign}
+        return [e for e in self.fix.counter_evidence
+                if e["id"] in seen and set(e["cancels"]) & self.weak_signatures]
+
 
 @dataclass(frozen=True)
 class Report:
     named: list[Finding]  # a strong signature names each
-    possible: list[Finding]  # weak evidence only
+    possible: list[Finding]  # weak evidence only, not all explained by a benign cause
+    # weak evidence a benign cause explains (all of it; or part, and the fix is possible too)
+    benign: list[Finding] = field(default_factory=list)
 
 
-def _open(path: Path) -> IO[str]:
+STDIN = "-"  # the file name that reads standard input
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_UNPACK: dict[str, Callable[[Any], Any]] = {
+    "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    "bzip2": lambda raw: bz2.BZ2File(raw),
+    "xz": lambda raw: lzma.LZMAFile(raw),  # noqa: SIM115 (the text reader closes it)
+}
+_READ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError)
+
+
+def display_name(path: Path) -> str:
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
+def _binary(path: Path) -> io.BufferedReader[Any]:
+    if str(path) == STDIN:
+        return open(sys.stdin.fileno(), "rb", closefd=False)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a log file")
     try:
-        if path.suffix == ".gz":
-            return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-        return path.open("r", encoding="utf-8", errors="replace")
+        return path.open("rb")
+    except FileNotFoundError as exc:
+        raise InputError(f"no such file: {path}") from exc
     except OSError as exc:
-        raise HpatchError(f"cannot read {path}: {exc.strerror}") from exc
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _decompressed(raw: io.BufferedReader[Any]) -> tuple[io.BufferedReader[Any], str]:
+    """The stream, unpacked when its first bytes say gzip, bzip2 or xz (whatever the
+    file is called), and the format's name ("" for none)."""
+    head = raw.peek(6)[:6]
+    for magic, kind in _COMPRESSED:
+        if head.startswith(magic):
+            return io.BufferedReader(_UNPACK[kind](raw)), kind
+    return raw, ""
+
+
+def _encoding(stream: io.BufferedReader[Any]) -> str:
+    """UTF-8 unless a byte-order mark, or NULs in every other byte, say UTF-16/32."""
+    head = stream.peek(512)[:512]
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if len(head) >= 8:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) * 2 > len(odd) and not even.count(0):
+            return "utf-16-le"
+        if even.count(0) * 2 > len(even) and not odd.count(0):
+            return "utf-16-be"
+    return "utf-8"
+
+
+def _unreadable(path: Path, kind: str, exc: BaseException) -> InputError:
+    what = f"not a valid {kind} file" if kind else "a read failed"
+    detail = getattr(exc, "strerror", None) or exc
+    return InputError(f"cannot read {display_name(path)}: {what} ({detail})")
+
+
+def _open(path: Path) -> tuple[IO[str], str]:
+    """The file as text, and what it was packed as ("" for plain)."""
+    raw = _binary(path)
+    kind = ""
+    try:
+        stream, kind = _decompressed(raw)
+        encoding = _encoding(stream)
+    except _READ_ERRORS as exc:
+        raw.close()
+        raise _unreadable(path, kind, exc) from exc
+    return io.TextIOWrapper(stream, encoding=encoding, errors="replace"), kind
 
 
 def _wrap_width(sample: list[str]) -> int | None:
@@ -188,9 +287,9 @@ class _Tally:
 
 def _match_window(path: str, offset: int, numbers: list[int], text: str,
                   compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
-                  tallies: dict[tuple[str, str], _Tally]) -> None:
+                  tallies: dict[tuple[str, str, str], _Tally]) -> None:
     for fix, sig, pattern in compiled:
-        tally = tallies.setdefault((fix.id, sig["id"]), _Tally())
+        tally = tallies.setdefault((fix.id, sig["strength"], sig["id"]), _Tally())
         line_index, counted_to = 0, 0
         for match in pattern.finditer(text):
             where = offset + match.start()
@@ -203,41 +302,55 @@ def _match_window(path: str, offset: int, numbers: list[int], text: str,
             counted_to = match.start()
             start = text.rfind("\n", 0, match.start()) + 1
             end = text.find("\n", match.start())
-            shown = text[start: end if end >= 0 else None].strip()[:240]
+            shown = (_phrases(match) if sig.get("prose")
+                     else text[start: end if end >= 0 else None].strip()[:240])
             tally.hits.append(Hit(sig["id"], sig["strength"], path, numbers[line_index],
-                                  shown, sig["explains"]))
+                                  shown, sig["explains"], str(sig.get("see", ""))))
+
+
+def _phrases(match: re.Match[str]) -> str:
+    """What a prose signature matched: the words of each of its groups."""
+    words = dict.fromkeys(" ".join(g.split())[:80] for g in match.groups() if g)
+    return "matched phrases: " + "; ".join(f'"{w}"' for w in words)
 
 
 def _scan_file(path: Path, compiled: list[tuple[Fix, dict[str, Any], re.Pattern[str]]],
                findings: dict[str, Finding]) -> None:
-    if not path.is_file():
-        raise HpatchError(f"not a file: {path}")
-    tallies: dict[tuple[str, str], _Tally] = {}
+    name = display_name(path)
+    tallies: dict[tuple[str, str, str], _Tally] = {}
+    handle, kind = _open(path)
     try:
-        with _open(path) as handle:
+        with handle:
             for offset, numbers, text in _windows(normalise(handle)):
-                _match_window(str(path), offset, numbers, text, compiled, tallies)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise HpatchError(f"cannot read {path}: not a valid gzip file ({exc})") from exc
-    except OSError as exc:
-        raise HpatchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+                _match_window(name, offset, numbers, text, compiled, tallies)
+    except _READ_ERRORS as exc:
+        raise _unreadable(path, kind, exc) from exc
     by_id = {fix.id: fix for fix, _, _ in compiled}
-    for (fix_id, _), tally in tallies.items():
+    for (fix_id, _, _), tally in tallies.items():
         if tally.hits:
             findings.setdefault(fix_id, Finding(by_id[fix_id])).hits.extend(tally.hits)
+
+
+def _counter_signature(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"id": entry["id"], "strength": BENIGN,
+            "explains": f"{entry['cause']}; answer: {entry['answer']}"}
 
 
 def examine(paths: list[Path], catalog: Catalog) -> Report:
     compiled = [
         (fix, sig, signature_pattern(fix.id, sig))
         for fix in catalog for sig in fix.signatures
+    ] + [
+        (fix, _counter_signature(entry), signature_pattern(fix.id, entry))
+        for fix in catalog for entry in fix.counter_evidence
     ]
     findings: dict[str, Finding] = {}
     for path in paths:
         _scan_file(path, compiled, findings)
     named = [f for f in findings.values() if f.strong]
-    possible = [f for f in findings.values() if not f.strong and f.weak_signatures]
-    return Report(named, possible)
+    possible = [f for f in findings.values() if not f.strong and f.open_weak]
+    benign = [f for f in findings.values() if not f.strong and f.weak_signatures & f.cancelled]
+    return Report(named, possible, benign)
 
 
 def scan(paths: list[Path], catalog: Catalog) -> list[Finding]:
@@ -245,11 +358,14 @@ def scan(paths: list[Path], catalog: Catalog) -> list[Finding]:
     return examine(paths, catalog).named
 
 
-def summarize(finding: Finding) -> list[Hit]:
-    """A few examples per signature and file, grouped by file, in file order."""
+def summarize(finding: Finding, *, strengths: tuple[str, ...] = ("strong", "weak", "context"),
+              skip: frozenset[str] = frozenset()) -> list[Hit]:
+    """A few examples per signature and file, grouped by file, in file order (benign
+    causes and the signatures in skip left out unless asked for)."""
     per: dict[tuple[str, str], list[Hit]] = {}
     for hit in sorted(finding.hits, key=lambda h: (h.file, h.line)):
-        per.setdefault((hit.file, hit.signature), []).append(hit)
+        if hit.strength in strengths and hit.signature not in skip:
+            per.setdefault((hit.file, hit.signature), []).append(hit)
     shown: list[Hit] = []
     for hits in per.values():
         shown.extend(hits[:MAX_EXAMPLES])

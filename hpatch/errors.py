@@ -8,6 +8,9 @@ EXIT_USAGE = 2
 EXIT_BUG = 3
 EXIT_CONFLICT = 4
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other run is done
+# diagnose: 1 means "a fix was named", so its errors take sysexits codes instead.
+EXIT_DATA_ERROR = 65  # EX_DATAERR: an error that is not about the inputs (a damaged catalog)
+EXIT_NO_INPUT = 66  # EX_NOINPUT: an input is missing, a directory, unreadable or corrupt
 EXIT_INTERRUPTED = 130
 
 
@@ -17,8 +20,23 @@ class HpatchError(Exception):
     exit_code = EXIT_FAILURE
 
 
+class OutputError(HpatchError):
+    """stdout cannot take the output (a full disk, a closed pipe)."""
+
+    def __init__(self, exc: OSError) -> None:
+        import errno
+        super().__init__(f"cannot write the output: {exc.strerror or exc}")
+        self.broken_pipe = exc.errno == errno.EPIPE
+
+
 class UsageError(HpatchError):
     exit_code = EXIT_USAGE
+
+
+class InputError(HpatchError):
+    """A log or dump given to diagnose cannot be read."""
+
+    exit_code = EXIT_NO_INPUT
 
 
 class NotARepoError(HpatchError):

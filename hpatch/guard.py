@@ -53,6 +53,18 @@ class Holder:
         return f"pid {self.pid} on {self.host}, `{self.command}`, since {when}"
 
 
+def running(state_dir: Path) -> Holder | None:
+    """The hpatch run that holds the checkout's lock now, if any. A holder on another
+    host cannot be checked from here and is taken as running; a dead one is not."""
+    holder = _parse_holder(_read_raw(state_dir / "lock"))
+    if holder is None:
+        return None
+    import socket  # here only, and only when there is a lock to read
+    if holder.host != socket.gethostname():
+        return holder
+    return holder if _alive(holder.pid, holder.start) else None
+
+
 @contextmanager
 def repo_lock(state_dir: Path, command: str) -> Iterator[list[str]]:
     """Hold state_dir/lock for the duration; yields notes (e.g. a stale lock taken over)."""

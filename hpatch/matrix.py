@@ -5,13 +5,12 @@ reproducer, harness, image) are unchanged."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpatch import __version__, builders, forks, patching, sources
+from hpatch import __version__, builders, forks, patching, records, sources
 from hpatch.assess import Assessment, State, applied_commits, assess_all
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
@@ -20,7 +19,7 @@ from hpatch.grading import Verdict
 from hpatch.paths import cache_dir, harness_dir
 from hpatch.releases import Release
 from hpatch.runtime import Runtime
-from hpatch.verify import CellResult, CellSpec, run_cell
+from hpatch.verify import CellResult, CellSpec, read_result, run_cell
 
 Progress = Callable[[str], None]
 DEFAULT_RELEASES = ("2.2.0", "2.3.0", "2.4.1", "2.5.2", "2.6.0", "2.6.5", "2.7.1", "2.7.2",
@@ -122,8 +121,8 @@ def verify_cell(cell: Cell, assessment: Assessment, release: Release, checkout: 
                 run_id: str, repeat: int, progress: Progress) -> Cell:
     key = input_key(assessment, release, checkout, runtime_desc, builder.name, repeat)
     memo = _memo(key)
-    if memo.is_file():
-        earlier = CellResult.from_dict(json.loads(memo.read_text()))
+    earlier = _earlier(memo)
+    if earlier is not None:
         cell.verdict, cell.reason, cell.run_dir = earlier.verdict.value, earlier.reason, \
             earlier.run_dir
         cell.reused, cell.seconds = True, 0.0
@@ -136,8 +135,18 @@ def verify_cell(cell: Cell, assessment: Assessment, release: Release, checkout: 
     if result.verdict in (Verdict.VERIFIED, Verdict.NOT_REPRODUCED, Verdict.NOT_FIXED,
                           Verdict.INCONCLUSIVE):
         memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps(result.as_dict()))  # errors are never reused
+        records.write_json(memo, result.as_dict(), indent=None)  # errors are never reused
     return cell
+
+
+def _earlier(memo: Path) -> CellResult | None:
+    """A reusable earlier result; a damaged one is not reused (the cell runs again)."""
+    if not memo.is_file():
+        return None
+    try:
+        return read_result(memo)
+    except records.DamagedRecordError:
+        return None
 
 
 def markdown(cells: list[Cell], releases: list[str], fixes: list[str]) -> str:

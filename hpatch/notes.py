@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpatch.assess import applied_commits
+from hpatch.assess import applied_commits, in_code
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout, HpatchCommit
 from hpatch.errors import HpatchError
@@ -56,18 +56,36 @@ def latest_verification(runs_root: Path, fix_id: str, release: str,
 def collect(checkout: Checkout, catalog: Catalog, runs_root: Path,
             since: str | None) -> tuple[str, list[Entry]]:
     release = str(checkout.hadoop_release())
-    carried = applied_commits(checkout.hpatch_commits(since=since))
-    entries = []
-    for fix_id, commit in carried.items():
+    entries = [Entry(fix_id, fix, commit,
+                     latest_verification(runs_root, fix_id, release, commit.variant_sha))
+               for fix_id, (fix, commit) in carried(checkout, catalog, since).items()]
+    entries.sort(key=lambda e: (e.component, e.fix_id))
+    return release, entries
+
+
+def carried(checkout: Checkout, catalog: Catalog, since: str | None = None,
+            ) -> dict[str, tuple[Fix | None, HpatchCommit]]:
+    """fix id -> (its catalog entry, its hpatch commit) for each fix the branch carries:
+    an hpatch commit applied it and its change is still in the committed code."""
+    found: dict[str, tuple[Fix | None, HpatchCommit]] = {}
+    for fix_id, commit in applied_commits(checkout.hpatch_commits(since=since)).items():
         try:
             fix: Fix | None = catalog.get(fix_id)
         except HpatchError:
             fix = None  # a fix the catalog no longer has: the commit still tells its story
-        entries.append(Entry(fix_id, fix, commit,
-                             latest_verification(runs_root, fix_id, release,
-                                                 commit.variant_sha)))
-    entries.sort(key=lambda e: (e.component, e.fix_id))
-    return release, entries
+        if _still_carried(checkout, fix, commit):
+            found[fix_id] = (fix, commit)
+    return found
+
+
+def _still_carried(checkout: Checkout, fix: Fix | None, commit: HpatchCommit) -> bool:
+    """Is the commit's change still in the branch's code (HEAD)? A commit that a later
+    one reverted (git revert, or by hand) is history, not something the branch carries."""
+    if fix is not None:
+        return in_code(checkout, fix, commit, tree="HEAD")
+    if commit.carries == (commit.fix_id,):
+        return checkout.holds_change(checkout.commit_diff(commit.sha), tree="HEAD")
+    return True  # neither the catalog nor the commit tells its own change apart
 
 
 def _verified_text(entry: Entry) -> str:

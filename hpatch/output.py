@@ -6,9 +6,33 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+# Imported before Ctrl-C is deferred (hpatch.interrupt): what only a failure needs is
+# imported where it fails, so that window stays short.
+
+
+def _out(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except OSError as exc:
+        from hpatch.errors import OutputError
+        _drop_stdout()
+        raise OutputError(exc) from exc
+
+
+def _drop_stdout() -> None:
+    """What is left in stdout's buffer goes nowhere, so that the flush at exit does
+    not fail a second time (with a message of Python's own and exit 120)."""
+    import os
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
+
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    print(render_table(rows, headers), flush=True)
+    _out(render_table(rows, headers))
 
 
 def render_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
@@ -25,21 +49,27 @@ def render_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 def as_json(data: Any) -> None:
     import json
-    print(json.dumps(data, indent=2, sort_keys=False, default=str), flush=True)
+    _out(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
 def line(text: str = "") -> None:
-    print(text, flush=True)
+    _out(text)
 
 
 def note(text: str) -> None:
     """Progress and remarks: stderr, so stdout stays machine-readable."""
-    print(f"hpatch: {text}", file=sys.stderr, flush=True)
+    _err(f"hpatch: {text}")
 
 
 def error(text: str) -> None:
-    print(f"hpatch: error: {text}", file=sys.stderr, flush=True)
+    _err(f"hpatch: error: {text}")
 
+
+def _err(text: str) -> None:
+    try:  # noqa: SIM105 (contextlib is not imported this early)
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        pass  # nowhere left to say it; the exit code still does
 
 class Progress:
     """A one-line progress bar on stderr while a long scan runs (a line per tenth when

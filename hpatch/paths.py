@@ -15,9 +15,22 @@ def cache_dir() -> Path:
     """HPATCH_CACHE, else $XDG_CACHE_HOME/hpatch, else ~/.cache/hpatch."""
     explicit = os.environ.get("HPATCH_CACHE")
     if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hpatch"
+        return _usable_dir(Path(explicit).expanduser(), "HPATCH_CACHE")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return _usable_dir(base / "hpatch", "XDG_CACHE_HOME" if xdg else "the cache directory")
+
+
+def _usable_dir(path: Path, what: str) -> Path:
+    """path, if it is a directory or can become one: nothing on the way is a file."""
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                named = "" if existing == path else f" ({existing} is a file)"
+                raise HpatchError(f"{what} names {path}, which cannot be a directory"
+                                  f"{named}: point it at a directory")
+            return path
+    return path
 
 
 def runs_dir() -> Path:

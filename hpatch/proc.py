@@ -6,12 +6,13 @@ import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from hpatch.errors import ProcessError
 
 EXIT_TIMEOUT = 124  # as timeout(1) says it
+Completed = subprocess.CompletedProcess[str]  # what run() returns, for other modules' hints
 
 
 def run(
@@ -19,14 +20,15 @@ def run(
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    unset: Collection[str] = (),
     input_text: str | None = None,
     check: bool = True,
     timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run argv, capture both streams; raise ProcessError with them on failure."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    """Run argv, capture both streams; raise ProcessError with them on failure.
+
+    The child's environment is this process's, less the names in unset, plus env."""
+    full_env = _environment(env, unset)
     try:
         proc = subprocess.run(
             list(argv),
@@ -49,17 +51,25 @@ def run(
     return proc
 
 
-def run_bytes(argv: Sequence[str], *, input_bytes: bytes, cwd: Path | None = None) -> bytes:
+def run_bytes(argv: Sequence[str], *, input_bytes: bytes, cwd: Path | None = None,
+              env: Mapping[str, str] | None = None, unset: Collection[str] = ()) -> bytes:
     """Run argv with bytes in and out (git's object streams); ProcessError on failure."""
     try:
         proc = subprocess.run(list(argv), cwd=cwd, input=input_bytes, capture_output=True,
-                              check=False)
+                              env=_environment(env, unset), check=False)
     except FileNotFoundError as exc:
         raise ProcessError(list(argv), 127, "", f"{argv[0]}: command not found") from exc
     if proc.returncode != 0:
         raise ProcessError(list(argv), proc.returncode, "",
                            proc.stderr.decode("utf-8", "replace"))
     return proc.stdout
+
+
+def _environment(env: Mapping[str, str] | None, unset: Collection[str]) -> dict[str, str]:
+    full_env = {name: value for name, value in os.environ.items() if name not in unset}
+    if env:
+        full_env.update(env)
+    return full_env
 
 
 def stream(argv: Sequence[str], *, on_line: Callable[[str], None], cwd: Path | None = None,

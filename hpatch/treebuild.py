@@ -12,7 +12,6 @@ was interrupted leaves nothing a later run trusts.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -20,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hpatch import maven
+from hpatch import maven, records
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.forks import Reactor
@@ -109,9 +108,13 @@ def lookup(spec: BuildSpec) -> Built | None:
     entry = root() / spec.key()
     if not (entry / ENTRY).is_file():
         return None
-    meta = json.loads((entry / ENTRY).read_text())
+    try:
+        meta = records.read_json_object(entry / ENTRY, "build cache entry")
+        built = Built(spec.key(), entry, dict(meta["jars"]), bool(meta["native"]), meta)
+    except (records.DamagedRecordError, KeyError, TypeError, ValueError):
+        return None  # damaged: built again, and the new entry replaces it
     os.utime(entry / ENTRY)  # recently used: kept longest by prune
-    return Built(spec.key(), entry, dict(meta["jars"]), bool(meta["native"]), meta)
+    return built
 
 
 Stager = Callable[[Path], list[str]]  # fills a stage; returns the build fixes applied
@@ -172,7 +175,7 @@ def _build(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) 
                 "jars": jars, "minutes": round((time.monotonic() - started) / 60, 1),
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         shutil.copyfile(log, entry / "build.log")
-        (entry / ENTRY).write_text(json.dumps(meta, indent=1) + "\n")
+        records.write_json(entry / ENTRY, meta)
         final = root() / key
         shutil.rmtree(final, ignore_errors=True)
         entry.rename(final)
@@ -213,6 +216,7 @@ class Entry:
     bytes: int
     used: float
     meta: dict[str, object]
+    damage: str = ""  # why its entry.json cannot be read; such an entry is never used
 
 
 def entries() -> Iterator[Entry]:
@@ -224,19 +228,29 @@ def entries() -> Iterator[Entry]:
         if not marker.is_file():
             continue
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-        yield Entry(path.name, path, size, marker.stat().st_mtime,
-                    json.loads(marker.read_text()))
+        used = marker.stat().st_mtime
+        try:
+            meta = records.read_json_object(marker, "build cache entry")
+        except records.DamagedRecordError as exc:
+            yield Entry(path.name, path, size, used, {}, damage=str(exc))
+            continue
+        yield Entry(path.name, path, size, used, meta)
 
 
 def prune(*, max_bytes: int, older_than_days: float | None = None) -> list[Entry]:
     """Remove entries unused longest until the rest fit in max_bytes (and those unused
-    for older_than_days), and what interrupted builds left; the removed entries."""
+    for older_than_days), damaged ones, and what interrupted builds left; the removed
+    entries."""
+    if max_bytes < 0 or (older_than_days is not None and not older_than_days >= 0):
+        raise ValueError("prune's bounds are never negative")  # callers check user input
     removed = _remove_abandoned()
     now = time.time()
     kept = sorted(entries(), key=lambda e: e.used, reverse=True)
     total = 0
     for entry in kept:
         stale = older_than_days is not None and now - entry.used > older_than_days * 86400
+        if entry.damage:
+            stale = True  # never used again, so only in the way
         total += entry.bytes
         if stale or total > max_bytes:
             shutil.rmtree(entry.path, ignore_errors=True)
@@ -262,8 +276,23 @@ def _remove_abandoned() -> list[Entry]:
 def max_bytes() -> int:
     """HPATCH_BUILD_CACHE_MAX (GiB), else 8 GiB."""
     text = os.environ.get("HPATCH_BUILD_CACHE_MAX", "")
+    if not text:
+        return DEFAULT_MAX_BYTES
+    return gib_bytes(text, "HPATCH_BUILD_CACHE_MAX")
+
+
+# A bound beyond any disk (1 EiB): larger numbers, and inf, are refused, not overflowed.
+MAX_GIB = float(1 << 30)
+
+
+def gib_bytes(value: str | float, what: str,
+              error: type[HpatchError] = HpatchError) -> int:
+    """A size given in GiB as bytes: a finite number from 0 up to MAX_GIB."""
     try:
-        return int(float(text) * (1 << 30)) if text else DEFAULT_MAX_BYTES
+        gib = float(value)
     except ValueError as exc:
-        raise HpatchError(f"HPATCH_BUILD_CACHE_MAX must be a number of GiB, not {text!r}") \
-            from exc
+        raise error(f"{what} must be a number of GiB, not {value!r}") from exc
+    if not 0 <= gib <= MAX_GIB:  # also false for nan
+        raise error(f"{what} must be a number of GiB from 0 to {MAX_GIB:.0f}, "
+                          f"not {value!r}")
+    return int(gib * (1 << 30))

@@ -4,7 +4,6 @@ runs/<run-id>/<fix>/<release>/."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, grading
+from hpatch import builders, grading, records
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -196,7 +195,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         base.reason, base.error_kind = str(exc), "setup"
     base.seconds = round(time.monotonic() - start, 1)
     _publish_logs(spec.work, spec.run_dir)
-    (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
+    records.write_json(spec.run_dir / RESULT, base.as_dict())
     say(f"{base.verdict.value} ({base.seconds:.0f} s)")
     return base
 
@@ -273,10 +272,20 @@ def _publish_logs(work: Path, run_dir: Path) -> None:
 def load_run(run_dir: Path) -> list[CellResult]:
     results = []
     for path in sorted(run_dir.glob(f"*/*/{RESULT}")):
-        results.append(CellResult.from_dict(json.loads(path.read_text())))
+        results.append(read_result(path))
     if not results:
         raise HpatchError(f"no verification results under {run_dir}")
     return results
+
+
+def read_result(path: Path) -> CellResult:
+    """A run record; DamagedRecordError in one line when it cannot be read back."""
+    data = records.read_json_object(path, "run record")
+    try:
+        return CellResult.from_dict(data)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise records.DamagedRecordError(
+            f"the run record {path} is damaged: {type(exc).__name__}: {exc}") from exc
 
 
 def regrade(result: CellResult, test_class: str) -> CellResult:

@@ -139,9 +139,9 @@ def test_notes_prefer_the_verification_of_the_same_variant(tmp_path: Path) -> No
 
 
 def test_ci_emits_one_job_per_release_or_per_branch() -> None:
-    per_release = ci.emit("github-actions", ["2.4.1", "2.7.3"], "pip install hpatch", "")
-    assert 'release: ["2.4.1", "2.7.3"]' in per_release
-    per_branch = ci.emit("gitlab", [], "pip install hpatch", "--repeat 2",
+    per_release = ci.emit("github-actions", ["2.4.1", "2.7.3"], ci.Install(), "")
+    assert '- "2.4.1"\n' in per_release and '- "2.7.3"\n' in per_release
+    per_branch = ci.emit("gitlab", [], ci.Install(), "--repeat 2",
                          branches=["acme-2.6", "acme-2.7"])
     assert "acme-2.6" in per_branch and "acme-2.7" in per_branch and "--repeat 2" in per_branch
     assert ci.servable(["2.4.1", "2.8.5"]) == (["2.4.1"], ["2.8.5"])

@@ -163,6 +163,9 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
 
 def stock_tree(checkout: Checkout, assessment: Assessment) -> str:
     """The checkout's committed code without the fix being verified."""
+    if assessment.state is State.APPLIED and assessment.change is not None:
+        # Just the fix's own change: another fix squashed into its commit stays.
+        return checkout.tree_without_patch(assessment.change.text)
     if assessment.state is State.APPLIED and assessment.commit:
         return checkout.tree_without(assessment.commit)
     if assessment.state is not State.APPLICABLE:

@@ -85,7 +85,9 @@ def _sides(checkout: Checkout, assessment: Assessment) -> tuple[dict[str, str], 
     """The touched files before and after the fix, from git objects (not the work tree)."""
     fix = assessment.fix
     if assessment.state is State.APPLIED and assessment.commit:
-        paths = checkout.touched_paths(assessment.commit)
+        # The fix's own files: not another fix's squashed into the same commit.
+        paths = list(assessment.change.paths) if assessment.change is not None \
+            else checkout.touched_paths(assessment.commit)
         stock = {p: t for p in paths if (t := checkout.read_blob(f"{assessment.commit}^", p))}
         fixed = {p: t for p in paths if (t := checkout.read_blob(assessment.commit, p))}
         return stock, fixed

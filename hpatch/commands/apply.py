@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from hpatch import changes, output, patching
-from hpatch.assess import Assessment, State, applied_commits, assess, assess_all
+from hpatch.assess import (
+    Assessment,
+    State,
+    applied_commits,
+    assess,
+    assess_all,
+    sparse_detail,
+)
 from hpatch.catalog import Fix
 from hpatch.checkout import Checkout
 from hpatch.errors import ConflictError, HpatchError
@@ -38,7 +45,13 @@ def _refuse_problems(checkout: Checkout, plan: list[Assessment]) -> None:
         if result.state is State.BLOCKED:
             problems.append(f"{result.fix.id}: {result.detail}")
         elif result.state is State.APPLICABLE and result.variant is not None:
-            dirty = checkout.changed_paths(patching.parse(result.variant.patch).paths)
+            paths = patching.parse(result.variant.patch).paths
+            outside = checkout.outside_sparse_checkout(paths)
+            if outside:
+                problems.append(f"{result.fix.id} touches {sparse_detail(outside)}: hpatch "
+                                "changes files in the work tree only")
+                continue
+            dirty = checkout.changed_paths(paths)
             if dirty:
                 problems.append(_dirty_message(result.fix, dirty))
     if problems:

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tarfile
 import time
 from pathlib import Path
 
-from hpatch import maven, output, staging
-from hpatch.assess import applied_commits
+from hpatch import maven, output, records, staging
 from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
-from hpatch.notes import latest_verification
+from hpatch.notes import carried, latest_verification
 from hpatch.releases import Release
 
 
@@ -52,7 +50,7 @@ def build(checkout: Checkout, catalog: Catalog, *, native: bool, modules: list[s
     outputs = _collect(stage, out, release)
     manifest = _manifest(checkout, catalog, release, head, image, args, code, seconds,
                          applied_build_fixes, outputs, files, runs_root)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    records.write_json(out / "manifest.json", manifest)
     shutil.rmtree(stage, ignore_errors=True)
     output.table([(o["path"], o["bytes"], str(o["sha256"])[:16]) for o in outputs],
                   ["output", "bytes", "sha256"])
@@ -104,7 +102,7 @@ def _manifest(checkout: Checkout, catalog: Catalog, release: Release, head: str,
               args: list[str], code: int, seconds: float, build_fixes: list[str],
               outputs: list[dict[str, object]], files: int, runs_root: Path) -> dict[str, object]:
     fixes = []
-    for fix_id, commit in applied_commits(checkout.hpatch_commits()).items():
+    for fix_id, (_, commit) in carried(checkout, catalog).items():
         verification = latest_verification(runs_root, fix_id, str(release), commit.variant_sha)
         fixes.append({"id": fix_id, "commit": commit.sha, "variant": commit.variant_name,
                       "variant_sha": commit.variant_sha,

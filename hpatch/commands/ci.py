@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hpatch import output
+from hpatch import output, records
 from hpatch.ci import emit, install_line, servable
 from hpatch.errors import UsageError
 from hpatch.releases import Release
@@ -32,8 +32,6 @@ def ci(kind: str, *, releases: list[str] | None, branches: list[str] | None,
     if out is None:
         output.line(text.rstrip("\n"))
     else:
-        if not out.parent.is_dir():
-            raise UsageError(f"no such directory for --output: {out.parent}")
-        out.write_text(text, encoding="utf-8")
+        records.write_output(out, text, "--output")
         output.note(f"wrote {out}")
     return 0

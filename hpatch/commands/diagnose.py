@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from hpatch import output
 from hpatch.assess import Assessment, State, applied_commits, assess
 from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
-from hpatch.diagnose import Finding, Hit, examine, summarize
+from hpatch.diagnose import BENIGN, Finding, Hit, examine, summarize
 
 NEXT_STEP = {
     State.APPLICABLE: "this release lacks the fix: `hpatch apply {fix} --repo {repo}`, then "
@@ -37,22 +38,52 @@ def diagnose(catalog: Catalog, files: list[Path], checkout: Checkout | None, *,
             "files": [str(f) for f in files],
             "release": str(release) if release else None,
             "findings": [_as_dict(f, states.get(f.fix.id), checkout) for f in findings],
-            "possible": [{"fix": f.fix.id, "title": f.fix.title,
-                          "evidence": [_hit_dict(h) for h in summarize(f)]}
+            "possible": [{"fix": f.fix.id, "title": f.fix.title, "see": _see(f),
+                          "evidence": [_hit_dict(h) for h in _open_evidence(f)]}
                          for f in report.possible],
+            "benign": [_benign_dict(f, entry) for f in report.benign
+                       for entry in f.counter_entries()],
         })
         return 1 if findings else 0
     for finding in findings:
         _print(finding, states.get(finding.fix.id), checkout)
     for finding in report.possible:
-        output.line(f"possible: {finding.fix.id} (weak evidence: {_weak_text(finding)})")
-    if not findings and not report.possible:
+        see = "; see " + ", ".join(_see(finding)) if _see(finding) else ""
+        output.line(f"possible: {finding.fix.id} (weak evidence: {_weak_text(finding)}{see})")
+    for finding in report.benign:
+        for entry in finding.counter_entries():
+            where = _benign_hits(finding, entry)[0]
+            explained = ", ".join(sorted(set(entry["cancels"]) & finding.weak_signatures))
+            output.line(f"benign cause seen: {entry['cause']} ({where.file}:{where.line}); "
+                        f"answer: {entry['answer']}; it explains {explained} "
+                        f"(weak evidence for {finding.fix.id})")
+    if not findings and not report.possible and not report.benign:
         output.line(f"no known signature in {len(files)} file(s)")
     return 1 if findings else 0
 
 
+def _open_evidence(finding: Finding) -> list[Hit]:
+    """The evidence for a possible fix, without what a benign cause explains."""
+    return summarize(finding, skip=frozenset(finding.cancelled))
+
+
+def _see(finding: Finding) -> list[str]:
+    return sorted({h.see for h in _open_evidence(finding) if h.see})
+
+
+def _benign_hits(finding: Finding, entry: dict[str, object]) -> list[Hit]:
+    return [h for h in summarize(finding, strengths=(BENIGN,)) if h.signature == entry["id"]]
+
+
+def _benign_dict(finding: Finding, entry: dict[str, object]) -> dict[str, object]:
+    return {"fix": finding.fix.id, "id": entry["id"], "cause": entry["cause"],
+            "answer": entry["answer"],
+            "explains": sorted(set(cast(list[str], entry["cancels"])) & finding.weak_signatures),
+            "evidence": [_hit_dict(h) for h in _benign_hits(finding, entry)]}
+
+
 def _weak_text(finding: Finding) -> str:
-    shown = summarize(finding)
+    shown = _open_evidence(finding)
     return ", ".join(f"{h.signature} at {h.file}:{h.line}" for h in shown[:6]) + (
         ", …" if len(shown) > 6 else "")
 
@@ -101,4 +132,5 @@ def _as_dict(finding: Finding, state: Assessment | None,
 
 def _hit_dict(hit: Hit) -> dict[str, object]:
     return {"signature": hit.signature, "strength": hit.strength, "file": hit.file,
-            "line": hit.line, "text": hit.text, "explains": hit.explains}
+            "line": hit.line, "text": hit.text, "explains": hit.explains,
+            **({"see": hit.see} if hit.see else {})}

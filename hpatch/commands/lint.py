@@ -16,10 +16,14 @@ def lint(root: Path) -> int:
     """Check every entry against the schema and the rules; report all problems."""
     problems: list[tuple[str, str]] = []
     fixes: list[Fix] = []
-    entries = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    entries = catalog_mod.entry_dirs(root) if root.is_dir() else []
     if not entries:
         problems.append((str(root), "no catalog entries"))
     for entry in entries:
+        damaged = catalog_mod.fix_toml_problem(entry)
+        if damaged is not None:
+            problems.append((entry.name, f"fix.toml {damaged}"))
+            continue
         if not (entry / "fix.toml").is_file():
             problems.append((entry.name, "no fix.toml"))
             continue
@@ -83,6 +87,15 @@ def check_fix(fix: Fix) -> list[str]:
             found.append(f"signature {sig['id']}: a repeat without an upper bound (`*`, `+`, "
                          "`{n,}`); bound it, e.g. `{0,400}`, so that diagnose stays linear "
                          "on long lines")
+    for entry in fix.counter_evidence:
+        try:
+            catalog_mod.signature_pattern(fix.id, entry)
+        except HpatchError as exc:
+            found.append(str(exc).replace(" signature ", " counter_evidence ", 1))
+            continue
+        if unbounded_repeats(str(entry["pattern"])):
+            found.append(f"counter_evidence {entry['id']}: a repeat without an upper bound "
+                         "(`*`, `+`, `{n,}`); bound it, e.g. `{0,400}`")
     if fix.reproducer_missing:
         return found  # said so in the entry: verify is inconclusive until one is written
     for test_class, repro_dir in fix.reproducer_sets():

@@ -4,7 +4,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hpatch import builders, forks, output, runtime
+from hpatch import builders, forks, output, records, runtime
 from hpatch.assess import Assessment, State
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
@@ -57,7 +57,7 @@ def matrix(fixes: list[Fix], releases: list[str], catalog: Catalog, *,
         output.note(f"{reused} of {len(todo)} verified cell(s) reused (inputs unchanged)")
     fix_ids = [f.id for f in fixes]
     if junit_path is not None:
-        junit_path.write_text(junit(cells), encoding="utf-8")
+        records.write_output(junit_path, junit(cells), "--junit-xml")
     if readme is not None:
         _update_readme(readme, markdown(cells, releases, fix_ids))
     if fmt == "json":
@@ -80,4 +80,4 @@ def _update_readme(readme: Path, table: str) -> None:
         raise HpatchError(f"{readme} has no matrix markers ({BEGIN} … {END})")
     new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END),
                  lambda _: f"{BEGIN}\n{table}{END}", text, flags=re.DOTALL)
-    readme.write_text(new, encoding="utf-8")
+    records.write_text(readme, new)

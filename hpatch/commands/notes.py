@@ -3,10 +3,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hpatch import notes, output
+from hpatch import notes, output, records
 from hpatch.catalog import Catalog
 from hpatch.checkout import Checkout
-from hpatch.errors import HpatchError
 
 
 def release_notes(checkout: Checkout, catalog: Catalog, runs_root: Path, *, since: str | None,
@@ -21,10 +20,7 @@ def release_notes(checkout: Checkout, catalog: Catalog, runs_root: Path, *, sinc
     else:
         text = notes.markdown(branch, release, entries)
     if out is not None:
-        try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise HpatchError(f"cannot write {out}: {exc.strerror}") from exc
+        records.write_output(out, text, "--output")
         output.note(f"wrote {out} ({len(entries)} fixes)")
     else:
         output.line(text.rstrip("\n"))

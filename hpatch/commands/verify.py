@@ -3,7 +3,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hpatch import builders, forks, output, runtime
+from hpatch import builders, forks, output, records, runtime
 from hpatch.assess import State, applied_commits, assess
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
@@ -56,7 +56,7 @@ def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_
            junit_path: Path | None, run_id: str, runs_root: Path,
            checkout: dict[str, str] | None = None) -> None:
     if junit_path is not None:
-        junit_path.write_text(junit_xml(results), encoding="utf-8")
+        records.write_output(junit_path, junit_xml(results), "--junit-xml")
     if as_json:
         output.as_json({"run": run_id, "runs_dir": str(runs_root / run_id),
                         **({"checkout": checkout} if checkout else {}),
