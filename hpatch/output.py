@@ -71,6 +71,7 @@ def _err(text: str) -> None:
     except OSError:
         pass  # nowhere left to say it; the exit code still does
 
+
 class Progress:
     """A one-line progress bar on stderr while a long scan runs (a line per tenth when
     stderr is not a terminal, so logs stay short)."""
