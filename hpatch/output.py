@@ -104,13 +104,20 @@ def to_file(path: Any, text: str) -> None:
     import os
     import tempfile
     from pathlib import Path
+
+    from hpatch.errors import HpatchError
     target = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    except OSError as exc:
+        raise HpatchError(f"cannot write {target}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(name, target)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(name):
             os.unlink(name)
+        if isinstance(exc, OSError):
+            raise HpatchError(f"cannot write {target}: {exc.strerror}") from exc
         raise

@@ -180,6 +180,10 @@ def test_table_csv_and_output_file(tmp_path: Path, upstream: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert {r["id"]: r["state"] for r in rows}["HADOOP-1001"] == "absent"
     assert result.out == ""
+    nowhere = run_hpatch("gap", "--repo", str(fork), "--upstream", str(upstream), "--json",
+                         "--output", str(tmp_path / "missing" / "gap.json"))
+    assert nowhere.code == 1 and len(nowhere.error_lines) == 1, nowhere.err
+    assert "cannot write" in nowhere.err and "Traceback" not in nowhere.err
 
 
 def test_component_filter(tmp_path: Path, upstream: Path) -> None:
