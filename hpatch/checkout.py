@@ -13,8 +13,8 @@ import re
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -867,25 +867,56 @@ _CHECKING = re.compile(r"^Checking patch (\S+)\.\.\.$", re.M)
 def apply_to_tree(checkout: Checkout, tree: str, patch_text: str) -> TreeApply:
     """patch_text applied onto tree on a private index: exactly (offsets allowed, never
     fuzz), else by a 3-way merge with the patch's preimage blobs; never the user's index."""
+    return apply_on_index(checkout, patch_text, lambda: checkout.private_index(tree))
+
+
+def apply_on_index(checkout: Checkout, patch_text: str,
+                   index: Callable[[], AbstractContextManager[dict[str, str]]], *,
+                   check: bool = False) -> TreeApply:
+    """patch_text applied on the private index that index() makes (a fresh one for each
+    try): exactly, offsets allowed, never fuzz; else by a 3-way merge; else `conflict`.
+    `import` and `gap` both decide how a change goes on with this. check: only say
+    how (no tree is written; `tree` is None)."""
     fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(patch_text)
-        with checkout.private_index(tree) as env:
+        with index() as env:
             code, _, err = checkout.git_status("apply", "--cached", "-v", "--whitespace=nowarn",
-                                               name, env=env)
+                                               *(["--check"] if check else []), name, env=env)
             if code == 0:
                 offsets = _offsets(err)
                 return TreeApply("offsets" if offsets else "clean",
-                                 checkout.git("write-tree", env=env), offsets)
-        with checkout.private_index(tree) as env:
+                                 None if check else checkout.git("write-tree", env=env),
+                                 offsets)
+        with index() as env:
+            # not --check: with it, git says yes to a 3-way merge that conflicts
             code, _, err = checkout.git_status("apply", "--cached", "--3way",
                                                "--whitespace=nowarn", name, env=env)
             if code == 0:
-                return TreeApply("3way", checkout.git("write-tree", env=env))
+                return TreeApply("3way", None if check else checkout.git("write-tree", env=env))
             return TreeApply("conflict", None, detail=_clean_stderr(err))
     finally:
         os.unlink(name)
+
+
+@contextmanager
+def index_copy(checkout: Checkout, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A throw-away copy of the private index env names, for one try that may change it."""
+    import shutil
+    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
+                                dir=checkout.git_dir)
+    os.close(fd)
+    try:
+        if os.path.exists(env["GIT_INDEX_FILE"]):
+            shutil.copyfile(env["GIT_INDEX_FILE"], name)
+        else:
+            os.unlink(name)
+        yield {**env, "GIT_INDEX_FILE": name}
+    finally:
+        for leftover in (name, name + ".lock"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def already_in_tree(checkout: Checkout, tree: str, patch_text: str) -> bool:
@@ -915,3 +946,169 @@ def _offsets(verbose: str) -> tuple[str, ...]:
             found.append(f"{current.rsplit('/', 1)[-1]} hunk #{hunk.group(1)}: "
                          f"offset {int(hunk.group(3)):+d}")
     return tuple(found)
+
+
+# -- reading all of upstream at once: what `hpatch gap` asks --------------------
+
+
+def open_repository(path: Path) -> Checkout:
+    """A repository to read history and objects from: a work tree, a bare mirror or a
+    `.git` directory (git runs inside the git directory when there is no work tree)."""
+    if not path.is_dir():
+        raise NotARepoError(f"no such directory: {path}")
+    done = proc.run(["git", "rev-parse", "--is-bare-repository", "--is-inside-git-dir",
+                     "--absolute-git-dir"], cwd=path, env=_GIT_ENV, check=False)
+    lines = done.stdout.splitlines()
+    if done.returncode == 0 and len(lines) == 3 and "true" in lines[:2]:
+        git_dir = Path(lines[2])
+        return Checkout(git_dir, git_dir, git_dir)
+    return Checkout.open(path)
+
+
+class ObjectReader:
+    """One long-lived `git cat-file --batch` for many objects: a process per object
+    costs more than reading it. Use as a context manager; the process ends with it."""
+
+    def __init__(self, checkout: Checkout, env: dict[str, str] | None = None) -> None:
+        self._child = proc.open_pipe(["git", "cat-file", "--batch"], cwd=checkout.root,
+                                     env={**_GIT_ENV, **(env or {})})
+        self._where = checkout.root
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        proc.close_pipe(self._child)
+
+    def read(self, name: str) -> bytes | None:
+        """The object's bytes (a sha, or `rev:path`), or None if there is none."""
+        stdin, stdout = self._child.stdin, self._child.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        stdin.flush()
+        header = stdout.readline()
+        if not header:
+            raise HpatchError(f"git cat-file ended early in {self._where}")
+        parts = header.split()
+        if len(parts) != 3:  # `<name> missing` / `ambiguous`
+            return None
+        data = stdout.read(int(parts[2]) + 1)
+        return data[:-1]
+
+
+@dataclass(frozen=True)
+class LoggedCommit:
+    """One commit of `git log -p` as it streams: its header and its diff text."""
+
+    entry: LogEntry
+    diff: str
+
+
+_LOG_MARK = "\x00hpatch-commit\x00"
+
+
+def stream_log_patches(checkout: Checkout, revs: Sequence[str],
+                       paths: Sequence[str]) -> Iterator[LoggedCommit]:
+    """Each non-merge commit of revs (newest first) with its diff to these paths (full
+    blob ids, no rename detection), read as git writes it: no whole log in memory."""
+    argv = ["git", "log", "--no-merges", "-p", "--full-index", "--no-renames", "--no-color",
+            "--no-ext-diff", "--format=%x00hpatch-commit%x00%H%x1f%P%x1f%an%x1f%ae%x1f%aI"
+            "%x1f%ct%x1f%s%x1f%b%x1e", *revs, "--", *paths]
+    child = proc.open_pipe(argv, cwd=checkout.root, env=_GIT_ENV, stdin=False)
+    try:
+        assert child.stdout is not None
+        pending: list[bytes] = []
+        for raw in child.stdout:
+            if raw.startswith(_LOG_MARK.encode()) and pending:
+                yield _logged(b"".join(pending))
+                pending = []
+            pending.append(raw)
+        if pending:
+            yield _logged(b"".join(pending))
+        if child.wait() != 0:
+            err = child.stderr.read().decode("utf-8", "replace") if child.stderr else ""
+            raise ProcessError(argv[:4], child.returncode, "", _clean_stderr(err))
+    finally:
+        proc.close_pipe(child)
+
+
+def _logged(record: bytes) -> LoggedCommit:
+    text = record.decode("utf-8", "surrogateescape")[len(_LOG_MARK):]
+    head, _, diff = text.partition("\x1e")
+    sha, parents, name, email, date, stamp, subject, body = head.split("\x1f", 7)
+    entry = LogEntry(sha, tuple(parents.split()), Author(name, email, date), subject,
+                     f"{subject}\n\n{body}", int(stamp))
+    return LoggedCommit(entry, diff.lstrip("\n"))
+
+
+def log_subjects(checkout: Checkout, revs: Sequence[str],
+                 paths: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(sha, subject) of each non-merge commit of revs, newest first."""
+    out = checkout.git("log", "--no-merges", "--format=%H %s", *revs, "--", *paths,
+                       strip=False)
+    return [(ln[:40], ln[41:]) for ln in out.splitlines() if len(ln) > 40]
+
+
+def log_touched(checkout: Checkout, revs: Sequence[str], paths: Sequence[str]) -> set[str]:
+    """The commits of revs that change any of paths."""
+    out = checkout.git("log", "--no-merges", "--format=%H", *revs, "--", *paths)
+    return set(out.split())
+
+
+def count_commits(checkout: Checkout, revs: Sequence[str], paths: Sequence[str] = ()) -> int:
+    return int(checkout.git("rev-list", "--no-merges", "--count", *revs, "--", *paths) or 0)
+
+
+def tag_commits(checkout: Checkout, patterns: Sequence[str]) -> dict[str, str]:
+    """tag -> the commit it names, for the tags matching patterns (one for-each-ref)."""
+    out = checkout.git("for-each-ref", "--format=%(refname:short) %(objectname) "
+                       "%(*objectname)", *(f"refs/tags/{p}" for p in patterns))
+    found = {}
+    for line in out.splitlines():
+        name, obj, peeled = [*line.split(" "), "", ""][:3]
+        found[name] = peeled or obj
+    return found
+
+
+@contextmanager
+def shared_objects(checkout: Checkout, *others: Checkout) -> Iterator[dict[str, str]]:
+    """git environment in which checkout also sees the objects of others (read-only)
+    and writes its own new objects to a scratch directory removed afterwards: patches
+    from one repository are checked against another's trees without writing to either."""
+    scratch = Path(tempfile.mkdtemp(prefix="hpatch-objects-"))
+    try:
+        own = checkout.git("rev-parse", "--path-format=absolute", "--git-path", "objects")
+        theirs = [o.git("rev-parse", "--path-format=absolute", "--git-path", "objects")
+                  for o in others]
+        yield {"GIT_OBJECT_DIRECTORY": str(scratch),
+               "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join([own, *theirs])}
+    finally:
+        import shutil
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
+def index_of(checkout: Checkout, entries: dict[str, tuple[str, str]],
+             env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """A private index holding only these entries (path -> (mode, blob)): for checking a
+    patch against a few files of a tree without reading the whole tree in."""
+    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
+                                dir=checkout.git_dir)
+    os.close(fd)
+    os.unlink(name)
+    full = {**(env or {}), "GIT_INDEX_FILE": name}
+    try:
+        listing = "".join(f"{mode} {blob}\t{path}\0" for path, (mode, blob) in entries.items())
+        done = proc.run(["git", "update-index", "-z", "--index-info"], cwd=checkout.root,
+                        env={**_GIT_ENV, **full}, input_text=listing, check=False)
+        if done.returncode != 0:
+            raise ProcessError(["git", "update-index", "--index-info"], done.returncode,
+                               done.stdout, _clean_stderr(done.stderr))
+        yield full
+    finally:
+        for leftover in (name, name + ".lock"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)

@@ -526,6 +526,38 @@ def import_cmd(ctx: Context, fix: str, upstream_dir: Path, releases: str | None,
                         dry_run=dry_run))
 
 
+@cli.command("gap")
+@click.option("--repo", "repo", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="The fork: a Hadoop git checkout.")
+@click.option("--upstream", "upstream_dir", type=click.Path(path_type=Path), required=True,
+              help="A clone of Apache Hadoop with its release tags (a work tree, a bare "
+                   "mirror or a .git directory).")
+@click.option("--until", default=None,
+              help="Upstream's end of the range (a tag, branch or commit; default: the "
+                   "newest release on the fork's base line).")
+@click.option("--base", default=None,
+              help="The Apache release the fork derives from (default: from its pom).")
+@click.option("--component", "components", default=None,
+              help="Only these components: Common,HDFS,YARN,MapReduce (or JIRA projects).")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of records.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV for spreadsheets.")
+@click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
+              help="Write the result to this file (whole or not at all).")
+@click.option("--no-carry", is_flag=True,
+              help="Skip trying each missing fix on the fork's tree (faster).")
+def gap_cmd(repo: Path, upstream_dir: Path, until: str | None, base: str | None,
+            components: str | None, as_json: bool, as_csv: bool, output_path: Path | None,
+            no_carry: bool) -> None:
+    """Which upstream fixes the fork lacks, read from its code, and which can be carried."""
+    from hpatch.commands.gap import gap_command
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
+    fmt = "json" if as_json else "csv" if as_csv else "table"
+    sys.exit(gap_command(repo, upstream_dir=upstream_dir, until=until, base=base,
+                         components=components, fmt=fmt, output_path=output_path,
+                         carry=not no_carry))
+
+
 @cli.command("lint")
 @pass_ctx
 def lint_cmd(ctx: Context) -> None:

@@ -70,3 +70,54 @@ def _err(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
     except OSError:
         pass  # nowhere left to say it; the exit code still does
+
+
+class Progress:
+    """A one-line progress bar on stderr while a long scan runs (a line per tenth when
+    stderr is not a terminal, so logs stay short)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        total = max(total, done, 1)
+        if self.tty:
+            step = done * 40 // total
+            if step != self._shown or done == total:
+                self._shown = step
+                bar = "#" * step + "." * (40 - step)
+                end = "\n" if done == total else ""
+                print(f"\rhpatch: {self.label} [{bar}] {done}/{total}", end=end,
+                      file=sys.stderr, flush=True)
+            return
+        tenth = done * 10 // total
+        if tenth != self._shown:
+            self._shown = tenth
+            note(f"{self.label}: {done}/{total}")
+
+
+def to_file(path: Any, text: str) -> None:
+    """text as the whole of path, or path untouched: written beside it, then renamed, so
+    an interrupted run leaves no half file."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from hpatch.errors import HpatchError
+    target = Path(path)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    except OSError as exc:
+        raise HpatchError(f"cannot write {target}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(name, target)
+    except BaseException as exc:
+        if os.path.exists(name):
+            os.unlink(name)
+        if isinstance(exc, OSError):
+            raise HpatchError(f"cannot write {target}: {exc.strerror}") from exc
+        raise

@@ -115,3 +115,32 @@ def _kill_group(child: subprocess.Popen[str]) -> None:
     """Kill the child and what it started (a script's JVM holds the pipe open too)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, 9)
+
+
+def open_pipe(argv: Sequence[str], *, cwd: Path | None = None,
+              env: Mapping[str, str] | None = None,
+              stdin: bool = True) -> subprocess.Popen[bytes]:
+    """A long-lived child to talk to through binary pipes (git cat-file --batch, a
+    streaming git log); close_pipe() ends it."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    try:
+        return subprocess.Popen(list(argv), cwd=cwd, env=full_env,
+                                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError as exc:
+        raise ProcessError(list(argv), 127, "", f"{argv[0]}: command not found") from exc
+
+
+def close_pipe(child: subprocess.Popen[bytes]) -> None:
+    """End a child from open_pipe: closed input, then killed if it is still running."""
+    if child.stdin is not None:
+        with contextlib.suppress(OSError):
+            child.stdin.close()
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    for stream_ in (child.stdout, child.stderr):
+        if stream_ is not None:
+            stream_.close()

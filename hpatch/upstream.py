@@ -250,3 +250,27 @@ def _place_in_releases(upstream: Checkout, commit: Commit) -> None:
         firsts.setdefault((release.major, release.minor), release)
     commit.releases = sorted(firsts.values())
     commit.first_release = commit.releases[0] if commit.releases else None
+
+
+# -- many fixes at once: what `hpatch gap` reads --------------------------------
+
+
+def first_jira(subject: str) -> str | None:
+    """The JIRA id a subject is about (the first one in it), as find() reads subjects."""
+    found = _JIRA.search(subject.upper())
+    return found.group(0) if found else None
+
+
+def reverted_by(entry: LogEntry) -> str | None:
+    """The commit (a sha or its prefix) that entry reverts, if entry is a revert."""
+    match = _REVERTS.search(entry.body)
+    return match.group(1) if entry.subject.startswith("Revert") and match else None
+
+
+def release_line_tags(tags: dict[str, Release]) -> dict[tuple[int, int], list[str]]:
+    """(major, minor) -> that line's final release tags, oldest first (no pre-releases)."""
+    lines: dict[tuple[int, int], list[tuple[Release, str]]] = {}
+    for tag, release in tags.items():
+        if not release.qualifier:
+            lines.setdefault((release.major, release.minor), []).append((release, tag))
+    return {line: [t for _, t in sorted(found)] for line, found in sorted(lines.items())}
