@@ -96,28 +96,3 @@ class Progress:
         if tenth != self._shown:
             self._shown = tenth
             note(f"{self.label}: {done}/{total}")
-
-
-def to_file(path: Any, text: str) -> None:
-    """text as the whole of path, or path untouched: written beside it, then renamed, so
-    an interrupted run leaves no half file."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from hpatch.errors import HpatchError
-    target = Path(path)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-    except OSError as exc:
-        raise HpatchError(f"cannot write {target}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(name, target)
-    except BaseException as exc:
-        if os.path.exists(name):
-            os.unlink(name)
-        if isinstance(exc, OSError):
-            raise HpatchError(f"cannot write {target}: {exc.strerror}") from exc
-        raise

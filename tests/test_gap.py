@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import git, run_hpatch
 
-from hpatch import gap, output
+from hpatch import gap, records
 
 COMMON = "hadoop-common-project/hadoop-common/src/main/java/org/apache/hadoop/"
 HDFS = "hadoop-hdfs-project/hadoop-hdfs/src/main/java/org/apache/hadoop/hdfs/"
@@ -233,7 +233,7 @@ def test_an_interrupted_write_leaves_no_file(tmp_path: Path,
 
     monkeypatch.setattr("os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        output.to_file(target, "[]")
+        records.write_text(target, "[]")
     assert list(target.parent.iterdir()) == []
 
 

@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from hpatch import forks, gap, output
+from hpatch import forks, gap, output, records
 from hpatch.checkout import Checkout, open_repository
 from hpatch.errors import HpatchError, UsageError
 from hpatch.releases import Release
@@ -35,7 +35,7 @@ def gap_command(repo: Path, *, upstream_dir: Path, until: str | None, base: str 
                          + (f" in {components}" if components else ""))
     text = render(report, fmt)
     if output_path is not None:
-        output.to_file(output_path, text)
+        records.write_output(output_path, text, "--output")
         output.note(f"{len(report.records)} fixes written to {output_path}")
         if fmt == "table":
             return 0
