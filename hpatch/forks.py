@@ -529,8 +529,9 @@ class PublishedIndex:
             for (artifact, kind), art in arts.items():
                 index = None
                 if art in found:
-                    # the pom itself: it is compared element by element
-                    index = ({"pom": found[art].read_text(encoding="utf-8", errors="replace")}
+                    # the pom itself, compared element by element (latin-1: its bytes
+                    # exactly, whatever encoding its XML declaration names)
+                    index = ({"pom": found[art].read_bytes().decode("latin-1")}
                              if kind == "pom" else _jar_index(found[art]))
                 self._write(self._path(artifact, kind), index)
             for jar in jars.glob("*"):
@@ -545,7 +546,7 @@ class PublishedIndex:
 
     def pom(self, artifact: str) -> bytes | None:
         data = self.entries(artifact, "pom")
-        return data["pom"].encode("utf-8") if data else None
+        return data["pom"].encode("latin-1") if data else None
 
     def _artifact(self, artifact: str, kind: str) -> maven.Artifact:
         if kind == "pom":
