@@ -10,9 +10,9 @@ module a reproducer loads is built from the checkout.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -27,7 +27,7 @@ from hpatch.releases import Release
 Progress = Callable[[str], None]
 GROUP = "org.apache.hadoop"
 _NS = "{http://maven.apache.org/POM/4.0.0}"
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 3: poms kept whole, to compare them element by element
 # What the -sources and -test-sources jars hold of a module.
 MAIN_DIRS = ("src/main/java/", "src/main/resources/")
 TEST_DIRS = ("src/test/java/", "src/test/resources/")
@@ -280,23 +280,116 @@ def _pom_path(module: Module) -> str:
     return f"{module.path}/pom.xml" if module.path else "pom.xml"
 
 
-_MODULES = re.compile(rb"<modules>.*?</modules>", re.DOTALL)
+_OWN_VERSION = "${project.version}"
+_SHOWN_POM_DIFFERENCES = 2
 
 
-def normal_pom(data: bytes, base: Base | None = None) -> str:
-    """The id of a pom as it builds its own module: the fork's version string read as
-    the base release's, and <modules> lists left out (which modules a fork builds
-    does not change what each one is)."""
-    if base is not None and base.version != str(base.release):
-        data = data.replace(base.version.encode(), str(base.release).encode())
-    return _blob_id(_MODULES.sub(b"", data))
+def pom_differences(mine: bytes, reference: bytes, base: Base | None = None) -> list[str]:
+    """Where the checkout's pom builds its module differently from the release's pom.
+
+    Compared element by element (comments, layout and <modules> lists left out:
+    which modules a fork builds does not change what each one is). The fork's
+    version string stands for the release's only where a pom names the project's
+    own version: the project's and its parent's <version>, the <version> of a
+    Hadoop artifact (a dependency, plugin or extension in org.apache.hadoop or
+    named hadoop-*), and wherever the release says ${project.version}. Anywhere
+    else, such as a third-party dependency that happens to share the release's
+    number, a changed version is a difference."""
+    own = base.version if base is not None else ""
+    release = str(base.release) if base is not None else ""
+    try:
+        ours, theirs = ET.fromstring(mine), ET.fromstring(reference)
+    except ET.ParseError as exc:
+        return [f"does not parse: {exc}"]
+    found: list[str] = []
+    _compare_elements(ours, theirs, "", _Versions(own, release), found, top=True)
+    return found
 
 
-def _pom_matches(checkout: Checkout, sha: str, base: Base, reference: str | None) -> bool:
-    """A pom is the release's when it is, but for the fork's version and module lists."""
+@dataclass(frozen=True)
+class _Versions:
+    fork: str      # the checkout's own version string
+    release: str   # the release's
+
+    def same(self, ours: str, theirs: str, *, own_place: bool) -> bool:
+        """Whether two texts of one element say the same, the fork's version read as the
+        release's where the element names the project's own version."""
+        if ours == theirs:
+            return True
+        if not self.fork:
+            return False
+        if theirs == _OWN_VERSION and ours == self.fork:
+            return True   # the fork spelled out its version where the release refers to it
+        return own_place and ours in (self.fork, _OWN_VERSION) and theirs in (
+            self.release, _OWN_VERSION)
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child_text(node: ET.Element, name: str) -> str:
+    return next(((c.text or "").strip() for c in node if _local(c.tag) == name), "")
+
+
+def _names_own_version(owner: ET.Element, top: bool) -> bool:
+    """Whether owner's <version> is the project's own: the project's, its parent's,
+    or that of a Hadoop artifact it uses."""
+    if top or _local(owner.tag) == "parent":
+        return True
+    group, artifact = _child_text(owner, "groupId"), _child_text(owner, "artifactId")
+    return group in (GROUP, "${project.groupId}") or artifact.startswith("hadoop-")
+
+
+def _key(node: ET.Element) -> str:
+    """An element as a line of a listing: its name, and what it names."""
+    named = _child_text(node, "artifactId") or _child_text(node, "id")
+    return f"{_local(node.tag)} {named}" if named else _local(node.tag)
+
+
+def _compare_elements(ours: ET.Element, theirs: ET.Element, where: str, versions: _Versions,
+                      found: list[str], *, top: bool = False) -> None:
+    if ours.attrib != theirs.attrib:
+        found.append(f"{where or 'project'}: attributes {theirs.attrib} -> {ours.attrib}")
+    mine, reference = (ours.text or "").strip(), (theirs.text or "").strip()
+    if not versions.same(mine, reference, own_place=False):
+        found.append(f"{where or 'project'}: {reference or '(empty)'} -> {mine or '(empty)'}")
+    our_children = [c for c in ours if _local(c.tag) and _local(c.tag) != "modules"]
+    their_children = [c for c in theirs if _local(c.tag) and _local(c.tag) != "modules"]
+    our_keys, their_keys = [_key(c) for c in our_children], [_key(c) for c in their_children]
+    matcher = difflib.SequenceMatcher(None, their_keys, our_keys, autojunk=False)
+    for op, t1, t2, o1, o2 in matcher.get_opcodes():
+        if op != "equal":
+            removed = ", ".join(their_keys[t1:t2])
+            added = ", ".join(our_keys[o1:o2])
+            found.append(f"{where or 'project'}: " + "; ".join(
+                part for part in (f"without {removed}" if removed else "",
+                                  f"with {added}" if added else "") if part))
+            continue
+        pairs = zip(their_children[t1:t2], our_children[o1:o2], strict=True)
+        for theirs_child, ours_child in pairs:
+            label = _key(ours_child)
+            inner = f"{where} > {label}" if where else label
+            if _local(ours_child.tag) == "version" and not list(ours_child) and not list(
+                    theirs_child):
+                a, b = (ours_child.text or "").strip(), (theirs_child.text or "").strip()
+                if not versions.same(a, b, own_place=_names_own_version(ours, top)):
+                    found.append(f"{inner}: {b or '(empty)'} -> {a or '(empty)'}")
+                continue
+            _compare_elements(ours_child, theirs_child, inner, versions, found)
+
+
+def _pom_diff(checkout: Checkout, sha: str, base: Base, reference: bytes | None) -> str:
+    """Why a pom is not the release's, or "" when it is but for the fork's version and
+    module lists."""
     if reference is None:
-        return False
-    return normal_pom(checkout.blob_bytes(sha), base) == reference
+        return "the release published no such pom"
+    found = pom_differences(checkout.blob_bytes(sha), reference, base)
+    if not found:
+        return ""
+    shown = "; ".join(found[:_SHOWN_POM_DIFFERENCES])
+    more = len(found) - _SHOWN_POM_DIFFERENCES
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _against_tag(reactor: Reactor, module: Module, entries: dict[str, tuple[str, str]],
@@ -309,8 +402,10 @@ def _against_tag(reactor: Reactor, module: Module, entries: dict[str, tuple[str,
         mine, theirs = entries.get(path), reference.get(path)
         if mine == theirs:
             continue
-        if path in pom_paths and mine is not None and theirs is not None and _pom_matches(
-                checkout, mine[1], base, normal_pom(checkout.blob_bytes(theirs[1]))):
+        if path in pom_paths and mine is not None and theirs is not None:
+            why = _pom_diff(checkout, mine[1], base, checkout.blob_bytes(theirs[1]))
+            if why:
+                differing.append(f"{path} ({why})")
             continue
         differing.append(path)
     return _check(module, f"the tag {tag}", differing, "")
@@ -337,9 +432,12 @@ def _against_sources(reactor: Reactor, module: Module, entries: dict[str, tuple[
         # jars) has no tests jar of its own: the published one is all there is.
     for pom_module in (module, *reactor.parents(module)):
         path = _pom_path(pom_module)
-        if path not in entries or not _pom_matches(checkout, entries[path][1], base,
-                                                   published.pom_id(pom_module.artifact)):
+        if path not in entries:
             differing.append(path)
+            continue
+        why = _pom_diff(checkout, entries[path][1], base, published.pom(pom_module.artifact))
+        if why:
+            differing.append(f"{path} ({why})")
     rest = sorted({_folder(p[len(prefix):]) for p in own
                    if not p[len(prefix):].startswith(tuple(compared))
                    and not p.endswith("/pom.xml") and p != "pom.xml"})
@@ -384,9 +482,15 @@ def _diff_against_jar(prefix: str, own: list[str], entries: dict[str, tuple[str,
     return differing
 
 
+def _shown(differing: str) -> str:
+    """A differing file by its name, with what differs in it when that was told."""
+    path, paren, detail = differing.partition(" (")
+    return path.rsplit("/", 1)[-1] + (f" ({detail}" if paren else "")
+
+
 def _check(module: Module, reference: str, differing: list[str], note: str) -> ModuleCheck:
     if differing:
-        shown = ", ".join(d.rsplit("/", 1)[-1] for d in differing[:3])
+        shown = ", ".join(_shown(d) for d in differing[:3])
         more = f" and {len(differing) - 3} more" if len(differing) > 3 else ""
         return ModuleCheck(module.path, module.artifact, False, reference,
                            f"{len(differing)} file(s) differ from {reference}: {shown}{more}",
@@ -425,8 +529,10 @@ class PublishedIndex:
             for (artifact, kind), art in arts.items():
                 index = None
                 if art in found:
-                    index = ({"pom": normal_pom(found[art].read_bytes())} if kind == "pom"
-                             else _jar_index(found[art]))
+                    # the pom itself, compared element by element (latin-1: its bytes
+                    # exactly, whatever encoding its XML declaration names)
+                    index = ({"pom": found[art].read_bytes().decode("latin-1")}
+                             if kind == "pom" else _jar_index(found[art]))
                 self._write(self._path(artifact, kind), index)
             for jar in jars.glob("*"):
                 jar.unlink()
@@ -438,9 +544,9 @@ class PublishedIndex:
         data: dict[str, str] | None = json.loads(path.read_text())
         return data
 
-    def pom_id(self, artifact: str) -> str | None:
+    def pom(self, artifact: str) -> bytes | None:
         data = self.entries(artifact, "pom")
-        return data["pom"] if data else None
+        return data["pom"].encode("latin-1") if data else None
 
     def _artifact(self, artifact: str, kind: str) -> maven.Artifact:
         if kind == "pom":

@@ -120,3 +120,20 @@ def test_refresh_keeps_comments_and_changes_only_what_it_must(tiny: Tiny) -> Non
     [new] = [v for v in fix.variants if v.name == "2.4.1"]
     assert new.releases.contains(Release.parse("2.4.1")) and new.refreshed["fuzzed_hunks"] == 1
     assert tiny.hpatch("apply", "TINY-1", "--repo", str(tiny.repo)).code == 0
+
+
+# Every release a catalog entry is read on, from 2.2.0 to 3.3.6.
+_RELEASES = [f"2.{minor}.{patch}" for minor in range(2, 11) for patch in range(8)] + [
+    "3.0.0", "3.1.0", "3.1.4", "3.2.0", "3.3.0", "3.3.6"]
+
+
+def test_a_release_a_variant_is_for_is_an_affected_one() -> None:
+    """`status` calls a fix applicable wherever the bug's code is and a variant
+    applies; `list` and `diagnose` show `affected`. A variant for a release that
+    `affected` leaves out makes the two disagree about that release."""
+    outside = [(fix.id, variant.name, release)
+               for fix in catalog.load(CATALOG) for variant in fix.variants
+               for release in _RELEASES
+               if variant.releases.contains(Release.parse(release))
+               and not fix.affected.contains(Release.parse(release))]
+    assert outside == []

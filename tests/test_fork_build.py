@@ -162,3 +162,49 @@ def test_an_interrupted_build_is_never_trusted(fork: Path, tmp_path: Path) -> No
     listed = run_hpatch("cache", "ls", "--json", env=env)
     [entry] = json.loads(listed.out)
     assert entry["modules"] == [RM] and Path(entry["path"], "entry.json").is_file()
+
+
+FORK_VERSION = "2.4.1-acme1"
+
+
+def _reversion(repo: Path) -> None:
+    """What `mvn versions:set -DnewVersion=2.4.1-acme1` does: each pom's own version
+    and its parent's, nothing else."""
+    for pom in sorted(repo.rglob("pom.xml")):
+        text = pom.read_text()
+        new = re.sub(r"(<parent>(?:(?!</parent>).)*?<version>)2\.4\.1(</version>)",
+                     rf"\g<1>{FORK_VERSION}\2", text, count=1, flags=re.DOTALL)
+        start = new.find("</parent>") + 1  # 0 for the root pom, which has no parent
+        head = re.sub(r"(<artifactId>[^<]*</artifactId>\s*<version>)2\.4\.1(</version>)",
+                      rf"\g<1>{FORK_VERSION}\2", new[start:], count=1)
+        pom.write_text(new[:start] + head)
+    git(repo, "commit", "-qam", f"Version {FORK_VERSION}")
+
+
+def test_a_reversioned_fork_keeps_the_published_jars(fork: Path, tmp_path: Path) -> None:
+    _reversion(fork)
+    cell, err, code = _verify(fork, tmp_path)
+    assert cell["verdict"] == "verified", (cell["reason"], err[-3000:])
+    assert cell["version"] == FORK_VERSION and cell["base"] == "2.4.1"
+    assert "module(s) differ" not in err and code == 0
+
+
+def test_a_third_party_version_moved_to_the_forks_string_is_not_the_release(
+        fork: Path, tmp_path: Path) -> None:
+    """Hadoop 2.4.1 manages maven-clean-plugin at 2.4.1: a fork that moves it to
+    its own version string has a build of its own. Every module under
+    hadoop-project differs, and the ones this tree does not build cannot stand
+    in for published jars."""
+    _reversion(fork)
+    pom = fork / "hadoop-project" / "pom.xml"
+    text = pom.read_text()
+    moved = re.sub(r"(<artifactId>maven-clean-plugin</artifactId>\s*<version>)2\.4\.1<",
+                   rf"\g<1>{FORK_VERSION}<", text, count=1)
+    assert moved != text
+    pom.write_text(moved)
+    git(fork, "commit", "-qam", "maven-clean-plugin from our own build")
+    cell, err, code = _verify(fork, tmp_path)
+    assert cell["verdict"] == "error", (cell["reason"], err[-3000:])
+    assert "is not 2.4.1's code" in cell["reason"], cell["reason"]
+    assert (f"maven-clean-plugin > version: 2.4.1 -> {FORK_VERSION}") in cell["reason"]
+    assert code == 1

@@ -11,7 +11,10 @@ import java.io.IOException;
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -32,8 +35,11 @@ import org.apache.hadoop.hdfs.server.datanode.ReplicaInPipelineInterface;
 import org.apache.hadoop.hdfs.server.datanode.Replica;
 import org.apache.hadoop.net.StandardSocketFactory;
 import org.apache.hadoop.util.Daemon;
+import org.apache.log4j.AppenderSkeleton;
+import org.apache.log4j.Logger;
+import org.apache.log4j.spi.LoggingEvent;
+import org.apache.log4j.spi.ThrowableInformation;
 import org.junit.After;
-import org.junit.Before;
 import org.junit.Test;
 
 /**
@@ -71,6 +77,20 @@ import org.junit.Test;
  * The client runs on an address of its own (127.0.0.2, as a client host that
  * is no DataNode), so the NameNode orders the recovery pipeline the same way
  * every time and the stock client copies from the middle DataNode.
+ *
+ * A third case puts the first-dies state on two racks. On one rack every
+ * network distance is equal, so the NameNode leaves the DataNode it adds at
+ * the end of the recovery pipeline, and its neighbour is the last DataNode,
+ * which has the bytes. With racks, BlockPlacementPolicyDefault.getPipeline
+ * orders the pipeline by distance from its first DataNode: when the short
+ * DataNode and the new one share a rack and the last DataNode is on another,
+ * the new one lands right after the short one, which becomes the copy source
+ * on every release (the neighbour rule, and HDFS-9106's original[0]). The
+ * cluster has four DataNodes on one rack and one on another, so the NameNode
+ * places a block's replicas on [rack A, rack A, lone rack] four times in
+ * five (the test writes new files until it does) and every DataNode it can
+ * add lies on rack A. The case also checks the fix's own order: no copy may
+ * come from the short DataNode, whatever order the racks give the pipeline.
  */
 public class TestPipelineTransferSource {
   private static final int DATANODES = 5;
@@ -84,17 +104,25 @@ public class TestPipelineTransferSource {
   /** Which DataNode of the pipeline leaves it. */
   private static final int FIRST = 0;
   private static final int LAST = 2;
+  private static final String RACK = "/rack-a";
+  private static final String LONE_RACK = "/rack-b";
+  private static final String[] RACKS = {RACK, RACK, RACK, RACK, LONE_RACK};
+  /** What BlockSender logs when the source lacks bytes it acked. */
+  private static final String SHORT_SOURCE = "bytes, but only";
 
   private MiniDFSCluster cluster;
 
-  @Before
-  public void startCluster() throws IOException {
+  private void startCluster(String[] racks) throws IOException {
     Configuration conf = new Configuration();
     conf.setInt("dfs.replication", 3);
     conf.setBoolean("dfs.client.block.write.replace-datanode-on-failure.enable", true);
     conf.set("dfs.client.block.write.replace-datanode-on-failure.policy", "ALWAYS");
     conf.setInt("dfs.client.socket-timeout", SOCKET_TIMEOUT_MS);
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(DATANODES).build();
+    MiniDFSCluster.Builder builder = new MiniDFSCluster.Builder(conf).numDataNodes(DATANODES);
+    if (racks != null) {
+      builder.racks(racks);
+    }
+    cluster = builder.build();
     cluster.waitActive();
   }
 
@@ -115,10 +143,35 @@ public class TestPipelineTransferSource {
     }
   }
 
+  /** The DataNodes' log lines of a copy from a source that lacks bytes it acked. */
+  public static class ShortSourceLog extends AppenderSkeleton {
+    final List<String> seen = Collections.synchronizedList(new ArrayList<String>());
+
+    @Override
+    protected void append(LoggingEvent event) {
+      ThrowableInformation thrown = event.getThrowableInformation();
+      String text = event.getRenderedMessage()
+          + (thrown != null && thrown.getThrowable() != null ? " " + thrown.getThrowable() : "");
+      if (text.contains(SHORT_SOURCE)) {
+        seen.add(text);
+      }
+    }
+
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public boolean requiresLayout() {
+      return false;
+    }
+  }
+
   /** The post-mortem: the middle DataNode is short, the last one times out. */
   @Test(timeout = 240000)
   public void writeSurvivesAFailureWhenTheMiddleReplicaLostAckedBytes() throws Exception {
-    writeAsOtherHost(LAST);
+    startCluster(null);
+    writeAsOtherHost(LAST, false);
   }
 
   /**
@@ -129,35 +182,79 @@ public class TestPipelineTransferSource {
   @Test(timeout = 240000)
   public void writeSurvivesAFailureWhenTheFirstDataNodeDiesAndTheNextLostAckedBytes()
       throws Exception {
-    writeAsOtherHost(FIRST);
+    startCluster(null);
+    writeAsOtherHost(FIRST, false);
   }
 
-  private void writeAsOtherHost(int leaving) throws Exception {
+  /**
+   * The first DataNode dies and the next one is short, on two racks: the
+   * pipeline is [rack A, rack A (short), lone rack], so the DataNode the
+   * NameNode adds is on rack A and getPipeline puts it right after the short
+   * one.
+   */
+  @Test(timeout = 240000)
+  public void writeSurvivesAFailureWhenRacksPutTheNewDataNodeAfterTheShortOne()
+      throws Exception {
+    startCluster(RACKS);
+    writeAsOtherHost(FIRST, true);
+  }
+
+  private void writeAsOtherHost(int leaving, boolean racks) throws Exception {
     Configuration clientConf = new Configuration(cluster.getConfiguration(0));
     clientConf.set("hadoop.rpc.socket.factory.class.default", OtherClientHost.class.getName());
     FileSystem fs = FileSystem.newInstance(cluster.getURI(0), clientConf);
+    ShortSourceLog log = new ShortSourceLog();
+    Logger.getRootLogger().addAppender(log);
     try {
-      writeWithShortReplica(fs, leaving);
+      writeWithShortReplica(fs, leaving, racks ? log : null);
     } finally {
+      Logger.getRootLogger().removeAppender(log);
       fs.close();
     }
   }
 
-  private void writeWithShortReplica(FileSystem fs, final int leaving) throws Exception {
+  /** Whether the NameNode placed the replicas as the rack case needs. */
+  private static boolean onRacks(DatanodeInfo[] pipeline) {
+    return pipeline != null && pipeline.length == 3
+        && RACK.equals(pipeline[0].getNetworkLocation())
+        && RACK.equals(pipeline[1].getNetworkLocation())
+        && LONE_RACK.equals(pipeline[2].getNetworkLocation());
+  }
+
+  /**
+   * Write, leave a short replica on the middle DataNode, take one DataNode
+   * out and finish the write. With shortSources (the rack case), the
+   * pipeline must be laid out on the racks, and a failed write must come
+   * from a copy out of the short DataNode.
+   */
+  private void writeWithShortReplica(FileSystem fs, final int leaving,
+      ShortSourceLog shortSources) throws Exception {
     final int shortIndex = 1;
-    Path file = new Path("/hpatch/pipeline-transfer-source-" + leaving);
     byte[] data = new byte[WRITTEN + LOST + MORE];
     for (int i = 0; i < data.length; i++) {
       data[i] = (byte) (i * 31 + 7);
     }
 
-    FSDataOutputStream out = fs.create(file, (short) 3);
-    out.write(data, 0, WRITTEN);
-    out.hflush();
-    DFSOutputStream dfsOut = (DFSOutputStream) out.getWrappedStream();
-    DatanodeInfo[] pipeline = dfsOut.getPipeline();
-    assertNotNull("setup: the stream has no pipeline", pipeline);
-    assertEquals("setup: pipeline " + Arrays.asList(pipeline), 3, pipeline.length);
+    Path file;
+    FSDataOutputStream out;
+    DFSOutputStream dfsOut;
+    DatanodeInfo[] pipeline;
+    for (int attempt = 0; ; attempt++) {
+      file = new Path("/hpatch/pipeline-transfer-source-" + leaving + "-" + attempt);
+      out = fs.create(file, (short) 3);
+      out.write(data, 0, WRITTEN);
+      out.hflush();
+      dfsOut = (DFSOutputStream) out.getWrappedStream();
+      pipeline = dfsOut.getPipeline();
+      assertNotNull("setup: the stream has no pipeline", pipeline);
+      assertEquals("setup: pipeline " + Arrays.asList(pipeline), 3, pipeline.length);
+      if (shortSources == null || onRacks(pipeline)) {
+        break;
+      }
+      out.close();
+      assertTrue("setup: in " + (attempt + 1) + " files the NameNode never placed a block "
+          + "on [" + RACK + ", " + RACK + ", " + LONE_RACK + "]", attempt < 40);
+    }
     LocatedBlocks blocks = ((DistributedFileSystem) fs).getClient()
         .getLocatedBlocks(file.toUri().getPath(), 0);
     assertTrue("setup: the file has no block: " + blocks,
@@ -245,6 +342,9 @@ public class TestPipelineTransferSource {
     disk.join(180000);
     assertTrue("setup: the recovery never interrupted the stalled writer on "
         + pipeline[shortIndex], shortLeft || interrupted.get());
+    if (shortSources != null) {
+      checkRackCase(pipeline, shortNode, shortLeft, failure, shortSources);
+    }
     if (failure != null) {
       fail("the write could not complete after " + left + " left the pipeline "
           + Arrays.asList(pipeline) + ": pipeline recovery copied the replica from a DataNode "
@@ -261,6 +361,35 @@ public class TestPipelineTransferSource {
     }
     assertEquals("file length", data.length, fs.getFileStatus(file).getLen());
     assertArrayEquals("file content", data, back);
+  }
+
+  /**
+   * The rack case fails for the bug's own reason only: the recovery copied
+   * from the short DataNode (its "Need N bytes, but only M bytes available").
+   * A write that survived must not have copied from it either: the fix's
+   * order must pick a DataNode with the bytes however racks order the
+   * pipeline.
+   */
+  private static void checkRackCase(DatanodeInfo[] pipeline, DatanodeInfo shortNode,
+      boolean shortLeft, IOException failure, ShortSourceLog shortSources) {
+    assertTrue("setup: the client took the short DataNode " + shortNode + " out of "
+        + Arrays.asList(pipeline) + " itself", !shortLeft);
+    List<String> seen = new ArrayList<String>(shortSources.seen);
+    if (failure != null) {
+      assertTrue("setup: the write failed, but no copy came from the short DataNode "
+          + shortNode + ": " + failure, !seen.isEmpty());
+      String line = seen.get(0);
+      int need = line.lastIndexOf("Need ", line.indexOf(SHORT_SOURCE));
+      String shown = need >= 0 ? line.substring(need) : line;
+      fail("the write could not complete after " + pipeline[FIRST] + " left the pipeline "
+          + Arrays.asList(pipeline) + " on racks [" + RACK + ", " + RACK + ", " + LONE_RACK
+          + "]: pipeline recovery copied the replica to the DataNode it added on " + RACK
+          + " from the short DataNode " + shortNode + " (\"" + shown
+          + "\") and ran out of DataNodes: " + failure);
+    }
+    assertTrue("the write completed, but pipeline recovery first copied the replica from "
+        + "the short DataNode " + shortNode + " when racks reordered the pipeline: "
+        + seen, seen.isEmpty());
   }
 
   private static void waitOnDisk(ReplicaInPipelineInterface replica, long length)
