@@ -20,6 +20,7 @@ import bz2
 import contextlib
 import gzip
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -206,8 +207,8 @@ def item1(c: Campaign) -> None:
     ran = c.hp("revert", "HDFS-9812", "--repo", str(repo))
     c.row("1", "git revert of the fix's commit: revert", ran,
           f"{ran.last}; branch {'moved' if head(repo) != before else 'unchanged'}",
-          "one line: not applied; branch unchanged; not exit 4",
-          ran.code not in (0, 3, 4) and head(repo) == before)
+          "exit 0, \"nothing to revert\"; branch unchanged (README: Revert)",
+          ran.code == 0 and "nothing to revert" in ran.out + ran.err and head(repo) == before)
     ran = c.hp("apply", "HDFS-9812", "--repo", str(repo))
     again = "Hpatch-Fix: HDFS-9812" in trailers(repo) and (repo / HDFS_FILE).read_bytes() == fixed
     c.row("1", "git revert of the fix's commit: apply", ran,
@@ -282,6 +283,14 @@ def item3(c: Campaign) -> None:
           f"{ran.last}; B fsck {'ok' if fsck else 'BROKEN'}, "
           f"{'clean' if clean else 'dirty'}; A's index {'same' if a_same else 'CHANGED'}",
           "B applied, consistent; A untouched", b_has and fsck and clean and a_same)
+    b = c.fresh()
+    a_head = head(a)
+    ran = c.hp("apply", "HDFS-9812", "--repo", str(b), env={"GIT_COMMON_DIR": str(a / ".git")})
+    a_moved = head(a) != a_head
+    b_has = "Hpatch-Fix: HDFS-9812" in trailers(b)
+    c.row("3", "GIT_COMMON_DIR names repo A; apply --repo B", ran,
+          f"A {'MOVED' if a_moved else 'unchanged'}; B {'applied' if b_has else 'not applied'}",
+          "A unchanged, B applied", not a_moved and b_has and ran.code == 0)
 
 
 def item4(c: Campaign) -> None:
@@ -350,6 +359,18 @@ def item6(c: Campaign) -> None:
     c.row("6", "diff.noprefix + color.ui=always: revert", ran, ran.last, "exit 0, reverted",
           ran.code == 0 and "Hpatch-Revert: HDFS-9812" in trailers(repo))
     repo = c.fresh()
+    driver = c.work / "diff-driver.sh"
+    driver.write_text("#!/bin/sh\necho 'not a diff'\n")
+    driver.chmod(0o755)
+    for key, value in (("diff.external", str(driver)), ("diff.mnemonicPrefix", "true"),
+                       ("diff.renames", "copies"), ("color.diff", "always")):
+        git(repo, "config", key, value)
+    c.hp("apply", "HDFS-9812", "--repo", str(repo))
+    ran = c.hp("revert", "HDFS-9812", "--repo", str(repo))
+    c.row("6", "diff.external, mnemonicPrefix, renames=copies, color.diff: revert", ran,
+          ran.last, "exit 0, reverted",
+          ran.code == 0 and "Hpatch-Revert: HDFS-9812" in trailers(repo))
+    repo = c.fresh()
     git(repo, "config", "diff.noprefix", "true")
     git(repo, "config", "color.ui", "always")
     path = repo / YARN_FILE
@@ -366,9 +387,11 @@ def item6(c: Campaign) -> None:
     catalog = c.work / "catalog-refresh"
     shutil.rmtree(catalog, ignore_errors=True)
     shutil.copytree(c.code / "patches", catalog)
+    before = c.state(repo, "YARN-4398")
     ran = c.hp("refresh", "YARN-4398", "--repo", str(repo), env={"HPATCH_CATALOG": str(catalog)})
-    c.row("6", "diff.noprefix: refresh of a conflicting fix", ran, ran.last,
-          "exit 0, a variant written", ran.code == 0 and "wrote" in ran.out + ran.err)
+    c.row("6", "diff.noprefix: refresh of a conflicting fix", ran,
+          f"YARN-4398 was {before}; {ran.last}", "exit 0, a variant written",
+          before == "conflict" and ran.code == 0 and "wrote" in ran.out + ran.err)
 
 
 def item7(c: Campaign) -> None:
@@ -417,8 +440,9 @@ def item9(c: Campaign) -> None:
     (d / "utf16.log").write_bytes(text.encode("utf-16"))
     (d / "log.bz2").write_bytes(bz2.compress(text.encode()))
     (d / "rotated.log.1").write_bytes(gzip.compress(text.encode()))
+    (d / "log.xz").write_bytes(lzma.compress(text.encode()))
     for name, file in (("a UTF-16 log", "utf16.log"), ("a .bz2 log", "log.bz2"),
-                       ("a gzip log not named *.gz", "rotated.log.1")):
+                       ("a gzip log not named *.gz", "rotated.log.1"), ("an .xz log", "log.xz")):
         ran = c.hp("diagnose", str(d / file))
         named = "HDFS-6364" in ran.out
         c.row("9", f"diagnose {name}", ran, "HDFS-6364 named" if named else ran.last,
@@ -484,7 +508,7 @@ def item12(c: Campaign) -> None:
     env = copy()
     variants = catalog / "HDFS-9812" / "variants.toml"
     variants.write_text(variants.read_text().replace('"variants/2.3.patch"',
-                                                     '"../YARN-4398/variants/2.2.patch"'))
+                                                     '"../YARN-4398/variants/2.4.patch"'))
     ran = c.hp("lint", env=env)
     c.row("12", "variant patch ../YARN-4398/…: lint", ran,
           "passes" if ran.code == 0 else ran.last, "lint fails", ran.code == 1)
@@ -549,9 +573,15 @@ def item15(c: Campaign) -> None:
           f"{(ran.out + ran.err).count('deleted')} times",
           "HDFS-9812 applicable; no 'deleted'",
           "deleted" not in ran.out + ran.err and " applicable " in f" {line} ")
+    before = head(repo)
     ran = c.hp("apply", "HDFS-9812", "--repo", str(repo))
-    c.row("15", "sparse checkout without hadoop-hdfs: apply", ran, ran.last, "exit 0, applied",
-          ran.code == 0 and "Hpatch-Fix: HDFS-9812" in trailers(repo))
+    c.row("15", "sparse checkout without hadoop-hdfs: apply", ran, ran.last,
+          "exit 1 naming `git sparse-checkout add` (README: States); nothing committed",
+          ran.code == 1 and "sparse-checkout add" in ran.last and head(repo) == before)
+    git(repo, "sparse-checkout", "add", "/hadoop-hdfs-project/")
+    ran = c.hp("apply", "HDFS-9812", "--repo", str(repo))
+    c.row("15", "sparse checkout, hadoop-hdfs added back: apply", ran, ran.last,
+          "exit 0, applied", ran.code == 0 and "Hpatch-Fix: HDFS-9812" in trailers(repo))
 
 
 def item16(c: Campaign) -> None:
