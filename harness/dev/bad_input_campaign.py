@@ -649,17 +649,17 @@ def table(rows: Sequence[Row], fmt: str) -> str:
 
 
 def side_by_side(old: Sequence[Row], new: Sequence[Row]) -> str:
+    def said(r: Row | None) -> tuple[str, str, str]:
+        if r is None:
+            return "-", "-", "(not run)"
+        return "pass" if r.passed else "FAIL", "-" if r.code is None else str(r.code), r.outcome
+
     before = {(r.item, r.case): r for r in old}
-    body = []
-    for r in new:
-        o = before.get((r.item, r.case))
-        body.append((r.item, r.case, r.expected,
-                     "-" if o is None else f"{'pass' if o.passed else 'FAIL'} ({o.code}) "
-                     f"{o.outcome}", f"{'pass' if r.passed else 'FAIL'} ({r.code}) {r.outcome}"))
-    return tabulate([[cell.replace("|", "\\|") if isinstance(cell, str) else cell
-                      for cell in line] for line in body],
-                    ("item", "case", "expected", "old code (exit) outcome",
-                     "new code (exit) outcome"), tablefmt="github")
+    body = [(r.item, r.case, r.expected, *said(before.get((r.item, r.case))), *said(r))
+            for r in new]
+    return tabulate([[cell.replace("|", "\\|") for cell in line] for line in body],
+                    ("item", "case", "expected", "old", "exit", "old outcome", "new", "exit",
+                     "new outcome"), tablefmt="github", disable_numparse=True)
 
 
 def load(path: Path) -> list[Row]:
