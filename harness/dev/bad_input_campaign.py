@@ -142,7 +142,7 @@ class Campaign:
             passed: bool) -> None:
         if ran is not None and ran.traceback:
             outcome, passed = "Python traceback; " + outcome, False
-        outcome = outcome.replace(str(self.work), "$WORK")
+        outcome = outcome.replace(str(self.work), "$WORK").replace(str(Path.home()), "~")
         self.rows.append(Row(item, case, None if ran is None else ran.code, clip(outcome),
                              expected, passed))
 
