@@ -300,6 +300,20 @@ def item3(c: Campaign) -> None:
     c.row("3", "GIT_COMMON_DIR names repo A; apply --repo B", ran, f"A {a_said}; B {b_said}",
           "A unchanged, B applied",
           a_ok and b_ok and a_said == "unchanged" and b_said == "applied" and ran.code == 0)
+    b = c.fresh()
+    ran = c.hp("apply", "HDFS-9812", "--repo", str(b),
+               env={"GIT_NAMESPACE": "elsewhere",
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(a / ".git" / "objects")})
+    b_has = "Hpatch-Fix: HDFS-9812" in git(b, "log", "-1", "--format=%B", BRANCH)
+    spaced = git(b, "for-each-ref", "refs/namespaces").strip()
+    fsck = subprocess.run(["git", "-C", str(b), "fsck", "--no-dangling"], capture_output=True,
+                          check=False).returncode == 0
+    c.row("3", "GIT_NAMESPACE, GIT_ALTERNATE_OBJECT_DIRECTORIES set; apply --repo B", ran,
+          f"{ran.last}; branch {'has' if b_has else 'lacks'} the fix; "
+          f"{'refs under refs/namespaces' if spaced else 'no namespaced refs'}; "
+          f"fsck {'ok' if fsck else 'BROKEN'}",
+          "B's branch applied, no namespaced refs, fsck ok",
+          ran.code == 0 and b_has and not spaced and fsck)
 
 
 def item4(c: Campaign) -> None:
@@ -380,6 +394,14 @@ def item6(c: Campaign) -> None:
           ran.last, "exit 0, reverted",
           ran.code == 0 and "Hpatch-Revert: HDFS-9812" in trailers(repo))
     repo = c.fresh()
+    from_env = {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": "diff.noprefix",
+                "GIT_CONFIG_VALUE_0": "true", "GIT_CONFIG_KEY_1": "color.ui",
+                "GIT_CONFIG_VALUE_1": "always", "GIT_EXTERNAL_DIFF": str(driver)}
+    c.hp("apply", "HDFS-9812", "--repo", str(repo))
+    ran = c.hp("revert", "HDFS-9812", "--repo", str(repo), env=from_env)
+    c.row("6", "noprefix, color from GIT_CONFIG_*; GIT_EXTERNAL_DIFF: revert", ran, ran.last,
+          "exit 0, reverted", ran.code == 0 and "Hpatch-Revert: HDFS-9812" in trailers(repo))
+    repo = c.fresh()
     git(repo, "config", "diff.noprefix", "true")
     git(repo, "config", "color.ui", "always")
     path = repo / YARN_FILE
@@ -450,8 +472,17 @@ def item9(c: Campaign) -> None:
     (d / "log.bz2").write_bytes(bz2.compress(text.encode()))
     (d / "rotated.log.1").write_bytes(gzip.compress(text.encode()))
     (d / "log.xz").write_bytes(lzma.compress(text.encode()))
+    (d / "utf16le.log").write_bytes(text.encode("utf-16-le"))
+    (d / "utf32.log").write_bytes(text.encode("utf-32"))
+    ran = c.hp("diagnose", "-", stdin=gzip.compress(text.encode()))
+    named = "HDFS-6364" in ran.out
+    c.row("9", "diagnose - (a gzip log on stdin)", ran,
+          "HDFS-6364 named" if named else ran.last, "exit 1, HDFS-6364 named",
+          ran.code == 1 and named)
     for name, file in (("a UTF-16 log", "utf16.log"), ("a .bz2 log", "log.bz2"),
-                       ("a gzip log not named *.gz", "rotated.log.1"), ("an .xz log", "log.xz")):
+                       ("a gzip log not named *.gz", "rotated.log.1"), ("an .xz log", "log.xz"),
+                       ("a UTF-16LE log without a BOM", "utf16le.log"),
+                       ("a UTF-32 log", "utf32.log")):
         ran = c.hp("diagnose", str(d / file))
         named = "HDFS-6364" in ran.out
         c.row("9", f"diagnose {name}", ran, "HDFS-6364 named" if named else ran.last,
