@@ -327,6 +327,16 @@ def item4(c: Campaign) -> None:
         c.row("4", f"{flag} file edited, then apply", ran,
               f"{ran.last}; edit {'kept' if kept else 'LOST'}",
               "edit kept; refused (uncommitted change)", kept and ran.code != 0)
+    repo = c.fresh()
+    c.hp("apply", "HDFS-9812", "--repo", str(repo))
+    git(repo, "update-index", "--skip-worktree", HDFS_FILE)
+    with (repo / HDFS_FILE).open("a") as fh:
+        fh.write("// mine\n")
+    ran = c.hp("revert", "HDFS-9812", "--repo", str(repo))
+    kept = (repo / HDFS_FILE).read_text().endswith("// mine\n")
+    c.row("4", "--skip-worktree file edited, then revert", ran,
+          f"{ran.last}; edit {'kept' if kept else 'LOST'}",
+          "edit kept; refused (uncommitted change)", kept and ran.code != 0)
 
 
 def item5(c: Campaign) -> None:
@@ -435,6 +445,16 @@ def item7(c: Campaign) -> None:
           f"{ran.last}; edit {'kept' if kept else 'LOST'}"
           + ("" if came else "; the pause never came"),
           "edit kept (apply refuses)", came and kept)
+    repo = c.fresh()
+    c.hp("apply", "HDFS-9812", "--repo", str(repo))
+    env = c.paused_git("edit-revert", f"sleep 2; echo '// saved meanwhile' >> {repo / HDFS_FILE}")
+    ran = c.hp("revert", "HDFS-9812", "--repo", str(repo), env=env)
+    came = (c.work / "edit-revert.done").exists()
+    kept = (repo / HDFS_FILE).read_text().endswith("// saved meanwhile\n")
+    c.row("7", "an edit saved while revert runs (a git paused 2 s)", ran,
+          f"{ran.last}; edit {'kept' if kept else 'LOST'}"
+          + ("" if came else "; the pause never came"),
+          "edit kept (revert refuses)", came and kept)
 
 
 def item8(c: Campaign) -> None:
@@ -664,6 +684,12 @@ def item18(c: Campaign) -> None:
     state = c.state(repo, "HDFS-9812")
     c.row("18", "a symlink in a touched file's place: status", None, f"HDFS-9812 {state}",
           "blocked", state == "blocked")
+    ran = c.hp("apply", "HDFS-9812", "--repo", str(repo))
+    link = (repo / HDFS_FILE).is_symlink() and elsewhere.read_bytes() == (
+        c.base / HDFS_FILE).read_bytes()
+    c.row("18", "a symlink in a touched file's place: apply", ran,
+          f"{ran.last}; link and its target {'kept' if link else 'CHANGED'}",
+          "refused; the link and its target kept", ran.code != 0 and link)
 
 
 def item19(c: Campaign) -> None:
