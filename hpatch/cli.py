@@ -455,15 +455,18 @@ def notes_cmd(ctx: Context, repo: Path, since: str | None, fmt: str, out: Path |
 @click.option("--install-from", "install_from", default=None, metavar="PATH_OR_URL",
               help="Install hpatch with pip from this path or URL (hpatch is not on PyPI).")
 @click.option("--matrix-args", default="", help="Extra arguments for each job's hpatch run.")
+@click.option("--shards", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Split each release's or branch's fixes over this many jobs "
+                   "(each runs `--shard I/N`).")
 @click.option("--output", "out", type=click.Path(path_type=Path), default=None)
 def ci_cmd(kind: str, releases: str | None, branches: str | None, install: str | None,
-           install_from: str | None, matrix_args: str, out: Path | None) -> None:
+           install_from: str | None, matrix_args: str, shards: int, out: Path | None) -> None:
     """Write a CI workflow: one job per release, or per branch of a fork (--branches)."""
     from hpatch.commands.ci import ci
     sys.exit(ci(kind, releases=releases.split(",") if releases else None,
                 branches=[b for b in branches.split(",") if b] if branches else None,
                 install=install, install_from=install_from, extra_args=matrix_args,
-                out=out))
+                shards=shards, out=out))
 
 
 @cli.command("build")
