@@ -66,14 +66,15 @@ def test_good_shard_parses() -> None:
     assert shard.parse("3/4") == shard.Shard(3, 4) and str(shard.parse("1/1")) == "1/1"
 
 
-@pytest.mark.parametrize("verb,args,text", [
-    ("verify", ("--release", "2.4.1"), "0/3"), ("verify", ("--repo", "."), "2"),
-    ("matrix", ("--releases", "2.4.1"), "5/4")])
+@pytest.mark.parametrize("verb,args,text,message", [
+    ("verify", ("--release", "2.4.1"), "0/3", "the shard must be 1 to 3"),
+    ("verify", ("--repo", "."), "2", "takes I/N"),
+    ("matrix", ("--releases", "2.4.1"), "5/4", "the shard must be 1 to 4")])
 def test_bad_shard_is_one_line_exit_2(tmp_path: Path, verb: str, args: tuple[str, ...],
-                                      text: str) -> None:
+                                      text: str, message: str) -> None:
     result = run_hpatch(verb, *args, "--shard", text, cwd=tmp_path)
     assert result.code == 2, result.err
-    assert "--shard" in one_error(result.err)
+    assert message in one_error(result.err)
 
 
 def test_matrix_shard_with_update_readme_is_refused(tmp_path: Path) -> None:
@@ -206,8 +207,8 @@ def test_one_shard_leaves_the_workflow_as_it_was() -> None:
      "201 jobs"),
     (("--emit", "github-actions", "--releases", "2.4.1,2.7.3", "--shards", "129"),
      "258 jobs"),
-    (("--emit", "gitlab", "--shards", "0"), "--shards"),
-    (("--emit", "gitlab", "--shards", "two"), "--shards"),
+    (("--emit", "gitlab", "--shards", "0"), "'--shards': 0 is not in the range"),
+    (("--emit", "gitlab", "--shards", "two"), "'--shards': 'two' is not a valid integer"),
 ])
 def test_ci_shards_bad_input_is_one_line_exit_2(args: tuple[str, ...], message: str) -> None:
     result = run_hpatch("ci", *args)
