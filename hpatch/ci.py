@@ -10,7 +10,13 @@ the shell through environment variables, always double-quoted, or as single
 shell words (shlex.quote); the `run:` and `script:` text holds no value a user
 gave except the --install line, which is shell by definition. What cannot be
 made safe (a line break, a GitHub `${{` expression, a `$` GitLab would expand)
-is refused in one line."""
+is refused in one line.
+
+With --shards N each job becomes N jobs, one per shard of the fixes
+(`--shard I/N`, see hpatch.shard): branch (or release) x shard. Each shard job
+writes and uploads its JUnit XML and run records under a name of its own. The
+shard numbers are integers hpatch writes itself and reach the command through
+the environment like every other value."""
 
 from __future__ import annotations
 
@@ -29,6 +35,9 @@ GITLAB = "gitlab"
 EMITTERS = (GITHUB, GITLAB)
 DEFAULT_INSTALL = "python3 -m pip install hpatch"
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# The most jobs one matrix may make: GitHub Actions' limit per workflow run, GitLab's
+# per parallel:matrix.
+MAX_JOBS = {GITHUB: 256, GITLAB: 200}
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,16 @@ def servable(releases: list[str]) -> tuple[list[str], list[str]]:
 
 
 def emit(kind: str, releases: list[str], install: Install, extra_args: str, *,
-         branches: list[str] | None = None) -> str:
+         branches: list[str] | None = None, shards: int = 1) -> str:
     """The workflow file's text; UsageError for a value it cannot carry safely."""
+    from hpatch.shard import MAX_SHARDS
+    if not 1 <= shards <= MAX_SHARDS:
+        raise UsageError(f"--shards must be 1 to {MAX_SHARDS}, not {shards}")
+    count = len(branches or releases) * shards
+    if count > MAX_JOBS[kind]:
+        raise UsageError(f"{count} jobs ({len(branches or releases)} x {shards} shard(s)): "
+                         f"{kind} runs at most {MAX_JOBS[kind]} from one matrix; give "
+                         "fewer shards, releases or branches")
     _check_text("--install", install.line, kind)
     _check_text("--install-from", install.source, kind)
     extra = " ".join(shlex.quote(word) for word in matrix_words(extra_args, kind))
@@ -78,11 +95,23 @@ def emit(kind: str, releases: list[str], install: Install, extra_args: str, *,
         for branch in branches:
             _check_branch(branch, kind)
         jobs = _jobs(branches)
-        return (_github_branches if kind == GITHUB else _gitlab_branches)(jobs, install, extra)
+        return (_github_branches if kind == GITHUB else _gitlab_branches)(
+            jobs, install, extra, shards)
     for release in releases:
         _check_text("a release", release, kind)
     jobs = [Job(r, r) for r in releases]
-    return (_github_releases if kind == GITHUB else _gitlab_releases)(jobs, install, extra)
+    return (_github_releases if kind == GITHUB else _gitlab_releases)(
+        jobs, install, extra, shards)
+
+
+def _sharded(command: str, name: str, shards: int) -> tuple[str, str]:
+    """The command and the result's name for a shard job; unchanged for one shard.
+    $SHARD and $SHARDS come from the job's environment."""
+    if shards == 1:
+        return command.replace("{name}", name), name
+    name = f"{name}-shard-$SHARD-of-$SHARDS"
+    return command.replace("{name}", name).replace(
+        " --junit-xml", ' --shard "$SHARD/$SHARDS" --junit-xml'), name
 
 
 # -- what a value may hold -----------------------------------------------------------
@@ -173,46 +202,68 @@ def _gh_upload(name: str) -> dict[str, Any]:
             "with": {"name": f"hpatch-{name}", "path": f"hpatch-{name}.xml\nruns/\n"}}
 
 
-def _github_releases(jobs: list[Job], install: Install, extra: str) -> str:
-    run = 'hpatch matrix --releases "$RELEASE" --verify --junit-xml "hpatch-$RELEASE.xml"'
+def _gh_shard(shards: int) -> tuple[dict[str, str], str, str]:
+    """A shard job's environment, the suffix of its name and of its artifact's name."""
+    if shards == 1:
+        return {}, "", ""
+    return ({"SHARD": "${{ matrix.shard }}", "SHARDS": str(shards)},
+            f" shard ${{{{ matrix.shard }}}}/{shards}",
+            f"-shard-${{{{ matrix.shard }}}}-of-{shards}")
+
+
+def _github_releases(jobs: list[Job], install: Install, extra: str, shards: int) -> str:
+    run, _ = _sharded('hpatch matrix --releases "$RELEASE" --verify --junit-xml '
+                      '"hpatch-{name}.xml"', "$RELEASE", shards)
+    env, title, artifact = _gh_shard(shards)
     steps = [*_GH_HEAD, _GH_PYTHON, _gh_install(install),
-             {"name": "Matrix for ${{ matrix.release }}",
-              "env": {"RELEASE": "${{ matrix.release }}"},
+             {"name": "Matrix for ${{ matrix.release }}" + title,
+              "env": {"RELEASE": "${{ matrix.release }}", **env},
               "run": _joined(run, extra)},
-             _gh_upload("${{ matrix.release }}")]
+             _gh_upload("${{ matrix.release }}" + artifact)]
+    matrix: dict[str, Any] = {"release": [j.value for j in jobs]}
+    if shards > 1:
+        matrix["shard"] = list(range(1, shards + 1))
     workflow = {
         "name": "hpatch matrix",
         "on": {"push": None, "pull_request": None, "workflow_dispatch": None},
         "jobs": {"hpatch": {
-            "name": "hpatch ${{ matrix.release }}", "runs-on": "ubuntu-latest",
+            "name": "hpatch ${{ matrix.release }}" + title, "runs-on": "ubuntu-latest",
             "timeout-minutes": 90,
-            "strategy": {"fail-fast": False, "matrix": {"release": [j.value for j in jobs]}},
+            "strategy": {"fail-fast": False, "matrix": matrix},
             "steps": steps}}}
+    per = f" x {shards} shards of the fixes" if shards > 1 else ""
     return yamltext.dump(workflow, header="Generated by `hpatch ci --emit github-actions`: "
-                                          "one job per Hadoop release.")
+                                          f"one job per Hadoop release{per}.")
 
 
-def _github_branches(jobs: list[Job], install: Install, extra: str) -> str:
-    run = 'hpatch verify --repo . --junit-xml "hpatch-$BRANCH_SLUG.xml"'
+def _github_branches(jobs: list[Job], install: Install, extra: str, shards: int) -> str:
+    run, _ = _sharded('hpatch verify --repo . --junit-xml "hpatch-{name}.xml"',
+                      "$BRANCH_SLUG", shards)
+    env, title, artifact = _gh_shard(shards)
     steps = [{"uses": "actions/checkout@v4",
               "with": {"ref": "${{ matrix.branch }}", "fetch-depth": 0}},
              _GH_PYTHON, _gh_install(install),
-             {"name": "Verify ${{ matrix.branch }}",
-              "env": {"BRANCH_SLUG": "${{ matrix.slug }}"},
+             {"name": "Verify ${{ matrix.branch }}" + title,
+              "env": {"BRANCH_SLUG": "${{ matrix.slug }}", **env},
               "run": _joined(run, extra)},
-             _gh_upload("${{ matrix.slug }}")]
+             _gh_upload("${{ matrix.slug }}" + artifact)]
+    # Every entry spelled out: `include` entries cannot be crossed with a shard list.
+    include: list[dict[str, Any]] = [
+        {"branch": j.value, "slug": j.slug, **({"shard": i} if shards > 1 else {})}
+        for j in jobs for i in range(1, shards + 1)]
     workflow = {
         "name": "hpatch verify",
         "on": {"push": None, "schedule": [{"cron": "17 3 * * *"}], "workflow_dispatch": None},
         "jobs": {"hpatch": {
-            "name": "hpatch ${{ matrix.branch }}", "runs-on": "ubuntu-latest",
+            "name": "hpatch ${{ matrix.branch }}" + title, "runs-on": "ubuntu-latest",
             "timeout-minutes": 180,
-            "strategy": {"fail-fast": False, "matrix": {
-                "include": [{"branch": j.value, "slug": j.slug} for j in jobs]}},
+            "strategy": {"fail-fast": False, "matrix": {"include": include}},
             "steps": steps}}}
+    per = (f" and shard of its fixes ({shards} shards);\neach verifies them"
+           if shards > 1 else "; each verifies the fixes")
     return yamltext.dump(workflow, header=(
         "Generated by `hpatch ci --emit github-actions --branches`: one job per branch of\n"
-        "this repository; each verifies the fixes on that branch's own code."))
+        f"this repository{per} on that branch's own code."))
 
 
 # -- GitLab --------------------------------------------------------------------------
@@ -221,14 +272,20 @@ _GL_PACKAGES = "apk add --no-cache python3 py3-pip git maven openjdk8 bash"
 
 
 def _gitlab_job(matrix: list[dict[str, Any]], before: list[str], script: str, name: str,
-                *, minutes: int, variables: dict[str, str]) -> dict[str, Any]:
+                *, minutes: int, variables: dict[str, str], shards: int = 1) -> dict[str, Any]:
+    if shards > 1:
+        variables = {**variables, "SHARDS": str(shards)}
+        matrix = [{**entry, "SHARD": [str(i) for i in range(1, shards + 1)]}
+                  for entry in matrix]
+    artifacts: dict[str, Any] = {"name": f"hpatch-{name}"} if shards > 1 else {}
+    artifacts |= {"when": "always", "reports": {"junit": f"hpatch-{name}.xml"},
+                  "paths": [f"hpatch-{name}.xml", "runs/"]}
     return {"stage": "verify", "image": "docker:27", "services": ["docker:27-dind"],
             "variables": {"DOCKER_HOST": "tcp://docker:2375", "DOCKER_TLS_CERTDIR": "",
                           **variables},
             "timeout": f"{minutes}m", "parallel": {"matrix": matrix},
             "before_script": [_GL_PACKAGES, *before], "script": [script],
-            "artifacts": {"when": "always", "reports": {"junit": f"hpatch-{name}.xml"},
-                          "paths": [f"hpatch-{name}.xml", "runs/"]}}
+            "artifacts": artifacts}
 
 
 def _gl_install(install: Install) -> str:
@@ -236,23 +293,28 @@ def _gl_install(install: Install) -> str:
     return install.command(shlex.quote(install.source))
 
 
-def _gitlab_releases(jobs: list[Job], install: Install, extra: str) -> str:
-    script = 'hpatch matrix --releases "$RELEASE" --verify --junit-xml "hpatch-$RELEASE.xml"'
+def _gitlab_releases(jobs: list[Job], install: Install, extra: str, shards: int) -> str:
+    script, name = _sharded('hpatch matrix --releases "$RELEASE" --verify --junit-xml '
+                            '"hpatch-{name}.xml"', "$RELEASE", shards)
     job = _gitlab_job([{"RELEASE": [j.value for j in jobs]}], [_gl_install(install)],
-                      _joined(script, extra), "$RELEASE", minutes=90, variables={})
+                      _joined(script, extra), name, minutes=90, variables={}, shards=shards)
+    per = f" x {shards} shards of the fixes" if shards > 1 else ""
     return yamltext.dump({"stages": ["verify"], "hpatch": job}, header=(
-        "Generated by `hpatch ci --emit gitlab`: one job per Hadoop release."))
+        f"Generated by `hpatch ci --emit gitlab`: one job per Hadoop release{per}."))
 
 
-def _gitlab_branches(jobs: list[Job], install: Install, extra: str) -> str:
+def _gitlab_branches(jobs: list[Job], install: Install, extra: str, shards: int) -> str:
     fetch = 'git fetch origin "$BRANCH" && git checkout -B "$BRANCH" FETCH_HEAD'
-    script = 'hpatch verify --repo . --junit-xml "hpatch-$BRANCH_SLUG.xml"'
+    script, name = _sharded('hpatch verify --repo . --junit-xml "hpatch-{name}.xml"',
+                            "$BRANCH_SLUG", shards)
     job = _gitlab_job([{"BRANCH": j.value, "BRANCH_SLUG": j.slug} for j in jobs],
-                      [_gl_install(install), fetch], _joined(script, extra), "$BRANCH_SLUG",
-                      minutes=180, variables={"GIT_DEPTH": "0"})
+                      [_gl_install(install), fetch], _joined(script, extra), name,
+                      minutes=180, variables={"GIT_DEPTH": "0"}, shards=shards)
+    per = f" and shard of its fixes ({shards} shards);\neach verifies them" \
+        if shards > 1 else "; each verifies the fixes"
     return yamltext.dump({"stages": ["verify"], "hpatch": job}, header=(
-        "Generated by `hpatch ci --emit gitlab --branches`: one job per branch of this\n"
-        "repository; each verifies the fixes on that branch's own code."))
+        f"Generated by `hpatch ci --emit gitlab --branches`: one job per branch of this\n"
+        f"repository{per} on that branch's own code."))
 
 
 def _joined(command: str, extra: str) -> str:

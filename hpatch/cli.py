@@ -94,6 +94,9 @@ KIND = click.option("--kind", type=RegistryChoice(_kinds), default="bug",
                     show_default=True,
                     help="Which fixes when none are named: bug fixes, build fixes (native "
                          "code on new toolchains; `hpatch build` offers them), or all.")
+SHARD = click.option("--shard", "shard", default=None, metavar="I/N",
+                     help="Only the I-th of N shards of the selected fixes (a fix's shard "
+                          "is a hash of its id, so it stays put as fixes are added); for CI.")
 RUNTIME = click.option("--runtime", type=RegistryChoice(_runtimes), default="docker",
                        show_default=True,
                        help="Where the reproducer's JVM runs: in a container, or on the "
@@ -303,18 +306,21 @@ def refresh_cmd(ctx: Context, fix: str, repo: Path, releases: str | None) -> Non
               help="A directory with this release's libhadoop.so, instead of building it.")
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
 @KIND
+@SHARD
 @JSON
 @pass_ctx
 def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, release: str | None,
                repeat: int, compile_only: bool, jobs: int, timeout: int, runtime: str,
                no_docker: bool, builder: str, base: str | None, native_lib: Path | None,
-               junit_xml: Path | None, kind: str, as_json: bool) -> None:
+               junit_xml: Path | None, kind: str, shard: str | None, as_json: bool) -> None:
     """Prove fixes: the reproducer must fail on stock and pass patched."""
     from hpatch.commands.verify import verify
     from hpatch.paths import runs_dir
+    from hpatch.shard import parse
+    part = parse(shard) if shard is not None else None
     catalog = ctx.catalog()
     chosen = catalog.select(fixes) if fixes else _of_kind(catalog, kind)
-    sys.exit(verify(_the_checkout(repo, release), chosen, catalog,
+    sys.exit(verify(_the_checkout(repo, release), chosen, catalog, shard=part,
                     runtime_name=_runtime_name(runtime, no_docker), builder_name=builder,
                     repeat=0 if compile_only else repeat, jobs=jobs, timeout=timeout,
                     runs_root=runs_dir(), as_json=as_json, junit_path=junit_xml,
@@ -397,17 +403,24 @@ def _checkout_map(values: tuple[str, ...]) -> dict[str, Path]:
 @click.option("--update-readme", "readme", type=click.Path(path_type=Path), default=None,
               help="Write the Markdown table between the matrix markers of this file.")
 @KIND
+@SHARD
 @pass_ctx
 def matrix_cmd(ctx: Context, releases: str | None, fix_names: str | None,
                checkouts: tuple[str, ...], do_verify: bool, jobs: int, repeat: int,
                runtime: str, no_docker: bool, fmt: str | None, junit_xml: Path | None,
-               readme: Path | None, kind: str) -> None:
+               readme: Path | None, kind: str, shard: str | None) -> None:
     """Each fix's state (and with --verify, verdict) on each release; 1 if any needs attention."""
     from hpatch.commands.matrix import matrix
     from hpatch.matrix import DEFAULT_RELEASES
     from hpatch.paths import runs_dir
+    from hpatch.shard import note_picked, parse
+    part = parse(shard) if shard is not None else None
+    if part is not None and readme is not None:
+        raise UsageError("--update-readme writes the whole table: give it without --shard")
     catalog = ctx.catalog()
     chosen = catalog.select(fix_names.split(",")) if fix_names else _of_kind(catalog, kind)
+    if part is not None:
+        chosen = note_picked(part, chosen)
     wanted = [_release(r) for r in releases.split(",")] if releases else list(DEFAULT_RELEASES)
     sys.exit(matrix(chosen, wanted, catalog, checkouts=_checkout_map(checkouts),
                     verify=do_verify,
@@ -442,15 +455,18 @@ def notes_cmd(ctx: Context, repo: Path, since: str | None, fmt: str, out: Path |
 @click.option("--install-from", "install_from", default=None, metavar="PATH_OR_URL",
               help="Install hpatch with pip from this path or URL (hpatch is not on PyPI).")
 @click.option("--matrix-args", default="", help="Extra arguments for each job's hpatch run.")
+@click.option("--shards", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Split each release's or branch's fixes over this many jobs "
+                   "(each runs `--shard I/N`).")
 @click.option("--output", "out", type=click.Path(path_type=Path), default=None)
 def ci_cmd(kind: str, releases: str | None, branches: str | None, install: str | None,
-           install_from: str | None, matrix_args: str, out: Path | None) -> None:
+           install_from: str | None, matrix_args: str, shards: int, out: Path | None) -> None:
     """Write a CI workflow: one job per release, or per branch of a fork (--branches)."""
     from hpatch.commands.ci import ci
     sys.exit(ci(kind, releases=releases.split(",") if releases else None,
                 branches=[b for b in branches.split(",") if b] if branches else None,
                 install=install, install_from=install_from, extra_args=matrix_args,
-                out=out))
+                shards=shards, out=out))
 
 
 @cli.command("build")

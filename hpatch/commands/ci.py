@@ -10,7 +10,7 @@ from hpatch.releases import Release
 
 def ci(kind: str, *, releases: list[str] | None, branches: list[str] | None,
        install: str | None, install_from: str | None, extra_args: str,
-       out: Path | None) -> int:
+       out: Path | None, shards: int = 1) -> int:
     """Write the workflow: per release (published sources) or per branch of a fork."""
     from hpatch.matrix import DEFAULT_RELEASES
     if branches and releases:
@@ -28,7 +28,7 @@ def ci(kind: str, *, releases: list[str] | None, branches: list[str] | None,
         if not kept:
             raise UsageError("none of these releases can be verified from published sources")
     text = emit(kind, kept, install_line(install, install_from), extra_args,
-                branches=branches)
+                branches=branches, shards=shards)
     if out is None:
         output.line(text.rstrip("\n"))
     else:

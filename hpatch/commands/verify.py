@@ -8,6 +8,7 @@ from hpatch.assess import State, applied_commits, assess
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
 from hpatch.grading import Verdict
+from hpatch.shard import Shard, note_picked
 from hpatch.verify import CellResult, CellSpec, junit_xml, new_run_id, run_cell
 
 HEADERS = ["fix", "release", "code", "stock", "patched", "verdict", "time"]
@@ -16,8 +17,13 @@ HEADERS = ["fix", "release", "code", "stock", "patched", "verdict", "time"]
 def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_name: str,
            builder_name: str, repeat: int, jobs: int, timeout: float, runs_root: Path,
            as_json: bool, junit_path: Path | None, native_lib: Path | None = None,
-           base_override: str | None = None) -> int:
-    """Run each applicable fix's reproducer on stock and patched; 0 iff all verified."""
+           base_override: str | None = None, shard: Shard | None = None) -> int:
+    """Run each applicable fix's reproducer on stock and patched; 0 iff all verified.
+
+    With a shard, only its fixes; a shard that holds nothing to verify is no failure
+    (another shard verifies the rest), a conflict or a failed verdict still is."""
+    if shard is not None:
+        fixes = note_picked(shard, fixes)
     base = forks.base_of(checkout, base_override)
     release = base.release
     output.note(f"{checkout.root}: Hadoop {base.describe()}")
@@ -48,8 +54,8 @@ def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_na
            runs_root=runs_root, checkout=base.as_dict())
     attention = [s for _, s, _ in others if s == State.CONFLICT.value]
     wanted = Verdict.COMPILED if repeat == 0 else Verdict.VERIFIED
-    return 0 if results and all(r.verdict is wanted for r in results) and \
-        not attention else 1
+    some = bool(results) or shard is not None
+    return 0 if some and all(r.verdict is wanted for r in results) and not attention else 1
 
 
 def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_json: bool,
