@@ -1,0 +1,230 @@
+"""Carrying an upstream fix to one release: the branch backport nearest to it,
+applied to that release's tree on a private index, exactly (offsets allowed), else
+by a 3-way merge with the backport's preimage; never with fuzz. The test the commit
+adds or changes is taken as it is at that release after the fix."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hpatch import checkout as git_ops
+from hpatch import patching, upstream
+from hpatch.checkout import Author, Checkout
+from hpatch.errors import UsageError
+from hpatch.releases import Release
+from hpatch.upstream import Commit, History
+
+_METHOD_ORDER = {"clean": 0, "offsets": 1, "3way": 2}
+
+
+@dataclass(frozen=True)
+class Target:
+    release: Release
+    repo: Checkout | None = None
+
+
+@dataclass
+class Port:
+    """The fix carried to one release (or why not)."""
+
+    release: Release
+    tag: str
+    commits: list[Commit] = field(default_factory=list)
+    method: str = ""
+    tree: str | None = None
+    offsets: list[str] = field(default_factory=list)
+    conflict: list[str] = field(default_factory=list)
+    tests: dict[str, str] = field(default_factory=dict)   # repo path -> text after the fix
+    tests_before: dict[str, str | None] = field(default_factory=dict)  # ... and before it
+    resources: dict[str, str] = field(default_factory=dict)  # name -> the module's test config
+    notes: list[str] = field(default_factory=list)
+    patch: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.tree is not None and not self.conflict
+
+
+
+def resolve_targets(releases: str | None, repos: tuple[Path, ...]) -> list[Target]:
+    found = [Target(Release.parse(r)) for r in (releases or "").split(",") if r.strip()]
+    for repo in repos:
+        checkout = Checkout.open(repo)
+        found.append(Target(checkout.hadoop_release(), checkout))
+    seen: set[Release] = set()
+    unique = []
+    for target in sorted(found, key=lambda t: t.release):
+        if target.release in seen:
+            raise UsageError(f"release {target.release} is named twice")
+        seen.add(target.release)
+        unique.append(target)
+    return unique
+
+
+
+def carry(source: Checkout, history: History, target: Target,
+          tags: dict[str, Release]) -> Port:
+    tag = upstream.release_tree_tag(tags, target.release)
+    port = Port(target.release, tag)
+    tree = source.tree_of(tag)
+    for group in history.nearest(target.release):
+        carried = _carry_change(source, group, tree, port)
+        if carried is None:
+            return port
+        tree = carried
+    port.tree = tree
+    port.tests = _test_files(source, port)
+    port.resources = _test_config(source, port)
+    if not port.commits or not _production_changed(source, tag, tree, port.commits):
+        port.conflict.append(f"{target.release} already has the change: nothing to carry")
+        port.method, port.tree = "fixed-upstream", None
+        return port
+    port.patch = _variant_patch(source, history, port)
+    if target.repo is not None:
+        _check_repo(target.repo, port)
+    return port
+
+
+def _carry_change(source: Checkout, group: list[Commit], tree: str, port: Port) -> str | None:
+    """tree with one change (the commit of group nearest the release that goes on)."""
+    first_failure = ""
+    nearest = group[0]
+    if nearest.production_paths and git_ops.already_in_tree(source, tree, git_ops.commit_diff_paths(
+            source, nearest.sha, nearest.production_paths)):
+        # Another branch's form of a change already carried, or the release has it.
+        port.notes.append(f"{nearest.short}: its change is already there, skipped")
+        return tree
+    for commit in group:
+        if not commit.production_paths:
+            port.notes.append(f"{commit.short} changes tests only: its tests are taken")
+            port.commits.append(commit)
+            return tree
+        diff = git_ops.commit_diff_paths(source, commit.sha, commit.production_paths)
+        applied = git_ops.apply_to_tree(source, tree, diff)
+        if applied.tree is not None:
+            port.commits.append(commit)
+            port.method = max(port.method or "clean", applied.method,
+                              key=lambda m: _METHOD_ORDER[m])
+            port.offsets.extend(f"{commit.short}: {o}" for o in applied.offsets)
+            return applied.tree
+        if not first_failure:
+            first_failure = commit.sha
+    port.method = "conflict"
+    port.conflict = _failed_hunks(source, first_failure, tree, group[0])
+    return None
+
+
+def _failed_hunks(source: Checkout, sha: str, tree: str, commit: Commit) -> list[str]:
+    """The hunks of the nearest backport that do not land on the release's code."""
+    diff = git_ops.commit_diff_paths(source, sha, commit.production_paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".patch", encoding="utf-8",
+                                     errors="surrogateescape") as handle:
+        handle.write(diff)
+        handle.flush()
+        parsed = patching.parse(Path(handle.name))
+    failed: list[str] = []
+    for patched in parsed.patchset:
+        name = patching.strip_prefix(patched.source_file) or patching.strip_prefix(
+            patched.target_file)
+        placements = patching.locate(patched, source.read_blob(tree, name), max_fuzz=0)
+        failed.extend(f"{sha[:11]} {p.describe()}" for p in placements if not p.exact)
+    return failed or [f"{sha[:11]}: the 3-way merge conflicts"]
+
+
+def _production_changed(source: Checkout, tag: str, tree: str, commits: list[Commit]) -> bool:
+    paths = sorted({p for c in commits for p in c.production_paths})
+    return bool(paths) and bool(git_ops.tree_diff_paths(source, tag, tree, paths).strip())
+
+
+def _test_files(source: Checkout, port: Port) -> dict[str, str]:
+    """The test files the commits change, as they are at the release after the fix: the
+    commits' test changes merged onto it, or else the backport's own version."""
+    assert port.tree is not None
+    tree = port.tree
+    files: dict[str, str] = {}
+    for commit in port.commits:
+        paths = [p for p in commit.test_paths if p.endswith(".java")]
+        skipped = [p for p in commit.test_paths if not p.endswith(".java")]
+        if skipped:
+            port.notes.append(f"test resources not carried: {', '.join(skipped)}")
+        if not paths:
+            continue
+        applied = git_ops.apply_to_tree(source, tree, git_ops.commit_diff_paths(
+            source, commit.sha, paths))
+        if applied.tree is not None:
+            for path in paths:
+                port.tests_before.setdefault(path, source.read_blob(tree, path))
+            tree = applied.tree
+            files.update({p: t for p in paths if (t := source.read_blob(tree, p)) is not None})
+            continue
+        port.notes.append(f"the tests of {commit.short} do not merge onto {port.tag}: taken "
+                          "as they are in that commit")
+        for path in paths:
+            port.tests_before.setdefault(path, source.read_blob(f"{commit.sha}^", path))
+        files.update({p: t for p in paths if (t := source.read_blob(commit.sha, p)) is not None})
+    return files
+
+
+_CONFIG = re.compile(r"^(?:[\w-]+-site\.xml|log4j\.properties)$")
+
+
+def _test_config(source: Checkout, port: Port) -> dict[str, str]:
+    """The test modules' configuration at the release (hdfs-site.xml lowers the minimum
+    block size MiniDFSCluster tests use): tests find it on their classpath."""
+    found: dict[str, str] = {}
+    for module in sorted({_module(p) for p in port.tests}):
+        prefix = f"{module}/src/test/resources/"
+        for path in source.tree_entries(source.tree_of(port.tag), prefix):
+            name = path[len(prefix):]
+            if "/" not in name and _CONFIG.match(name) and name not in found:
+                text = source.read_blob(port.tag, path)
+                if text is not None:
+                    found[name] = text
+    return found
+
+
+def _module(path: str) -> str:
+    return path.split("/src/test/", 1)[0]
+
+
+def test_jars(paths: list[str]) -> list[str]:
+    """The -tests jars of the test files' modules (their test utilities), and YARN's
+    common one that every YARN module's tests use (MockApps, InlineDispatcher)."""
+    jars = {_module(p).rsplit("/", 1)[-1] for p in paths if "/src/test/" in p}
+    if any(j.startswith("hadoop-yarn-") for j in jars):
+        jars.add("hadoop-yarn-common")
+    return sorted(jars)
+
+
+def _variant_patch(source: Checkout, history: History, port: Port) -> str:
+    """The production change (port.tree holds no test change) as one commit on the
+    release's tag, in format-patch form, by the upstream author."""
+    assert port.tree is not None
+    main = port.commits[0]
+    shas = ", ".join(c.short for c in port.commits)
+    message = (f"{clean_subject(main)}\n\nUpstream {history.fix_id}: {shas}, carried to "
+               f"{port.release} ({port.method}).\n")
+    author = main.entry.author
+    sha = source.commit_tree(port.tree, parent=source.rev(port.tag) or port.tag,
+                             message=message,
+                             author=Author(author.name, author.email, author.date))
+    return source.format_patch(sha)
+
+
+def _check_repo(repo: Checkout, port: Port) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".patch", encoding="utf-8",
+                                     errors="surrogateescape") as handle:
+        handle.write(port.patch)
+        handle.flush()
+        ok, err = repo.apply_check(Path(handle.name))
+    if not ok:
+        port.conflict.append(f"the variant does not apply to {repo.root}: {err[:200]}")
+
+
+
+def clean_subject(commit: Commit) -> str:
+    return re.sub(r"\s*\(cherry picked from commit [0-9a-f]+\)", "", commit.entry.subject)
+
