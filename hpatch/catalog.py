@@ -287,6 +287,35 @@ def order_problems(root: Path, fix_ids: list[str]) -> list[str]:
     return found
 
 
+_ORDER = re.compile(r"^order\s*=\s*\[[^\]]*\]", re.MULTILINE)
+
+
+def add_to_order(root: Path, fix_ids: list[str]) -> list[str]:
+    """Append fix_ids that catalog.toml's `order` leaves out (the rest of the file as it
+    is), so that lint stays clean after an import; the ids added. No catalog.toml: none."""
+    index = root / "catalog.toml"
+    if not index.is_file():
+        return []
+    order = _read_toml(index).get("order", [])
+    if not _matches(order, STRINGS):
+        raise CatalogError(f"{index}: `order` must be a list of fix ids")
+    added = [i for i in dict.fromkeys(fix_ids) if i not in order]
+    if not added:
+        return []
+    text = index.read_text(encoding="utf-8")
+    names = [toml_value(i) for i in [*order, *added]]
+    listing = "order = [" + ",\n         ".join(
+        ", ".join(names[n:n + 4]) for n in range(0, len(names), 4)) + "]"
+    match = _ORDER.search(text)
+    # Without an `order`, it goes first: after a [table] it would belong to the table.
+    text = (text[:match.start()] + listing + text[match.end():] if match
+            else listing + "\n" + text)
+    partial = index.with_name(f".{index.name}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(index)
+    return added
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:

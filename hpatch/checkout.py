@@ -118,6 +118,26 @@ class Checkout:
         why = f" (git: {said[0]})" if said and "not a git repository" not in said[0] else ""
         raise NotARepoError(f"not a git repository: {path}{why}")
 
+    @classmethod
+    def open_repository(cls, path: Path) -> Checkout:
+        """A repository to read history from: a clone with a work tree, a bare mirror
+        (`git clone --mirror`) or a `.git` directory. A bare one is its own root: the
+        commands run on it never need a work tree (they use private indexes)."""
+        try:
+            return cls.open(path)
+        except NotARepoError as exc:
+            if not path.is_dir():
+                raise
+            done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
+                            cwd=path, env=_GIT_ENV, check=False)
+            lines = done.stdout.splitlines()
+            if done.returncode != 0 or len(lines) != 2:
+                raise exc from None
+            git_dir = Path(lines[1])
+            if lines[0] == "false" and git_dir.name == ".git":
+                return cls.open(git_dir.parent)  # the .git of a clone: its work tree
+            return cls(git_dir, git_dir, git_dir)
+
     # -- running git -------------------------------------------------------
 
     def git(self, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:

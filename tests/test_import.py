@@ -341,3 +341,75 @@ def test_imported_fix_verifies_in_docker(upstream: Path, cached_release: str,
     assert result.code == 0
     log = (Path(cell["run_dir"]) / "patched-1.log").read_text()
     assert "testUnrelatedBroken" not in log and "testArrayToStringNull\tstatus=passed" in log
+
+
+def test_bare_mirror_and_git_dir_are_upstreams(upstream: Path, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(upstream), str(mirror))
+    for source in (mirror, upstream / ".git"):
+        team = tmp_path / f"team-{source.name}"
+        code, out, err = _import(source, team, FIX, "--releases", "2.4.1")
+        assert code == 0, err
+        assert "bare repository" not in err and (team / FIX / "fix.toml").is_file(), out
+
+
+def test_import_adds_the_fix_to_the_catalogs_order(upstream: Path, tmp_path: Path) -> None:
+    """A team catalog with catalog.toml stays lint-clean after an import."""
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "catalog.toml").write_text("# our order\norder = []\n")
+    code, _out, err = _import(upstream, team, FIX, "--releases", "2.4.1")
+    assert code == 0, err
+    assert tomllib.loads((team / "catalog.toml").read_text())["order"] == [FIX]
+    assert (team / "catalog.toml").read_text().startswith("# our order\n")
+    lint = run_hpatch("--catalog", str(team), "lint")
+    assert lint.code == 0, lint.out + lint.err
+
+
+def test_several_ids_and_a_file_of_ids_give_a_row_each(upstream: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "catalog.toml").write_text("order = []\n")
+    ids = tmp_path / "gap.txt"
+    ids.write_text(f"# from the gap scan\n{FIX}\nhadoop-99999  # unknown\n\nHADOOP-90000\n")
+    code, out, err = _import(upstream, team, "--from", str(ids), "--releases", "2.4.1",
+                             "--json")
+    assert code == 1, err
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert rows[FIX]["result"] == "imported" and "clean" in rows[FIX]["detail"]
+    assert rows["HADOOP-99999"]["result"] == "refused" and "no commit" in rows[
+        "HADOOP-99999"]["detail"]
+    assert rows["HADOOP-90000"]["result"] == "refused" and "only touch tests" in rows[
+        "HADOOP-90000"]["detail"]
+    assert "Traceback" not in err
+    assert tomllib.loads((team / "catalog.toml").read_text())["order"] == [FIX]
+    # the gap scan's JSON, and ids on the command line: one table row per fix
+    records = tmp_path / "gap.json"
+    records.write_text(json.dumps([{"id": FIX, "state": "absent"}]))
+    code, out, _ = _import(upstream, team, "--from", str(records), "HADOOP-90001",
+                           "--releases", "2.3.0,2.4.1")
+    assert code == 1
+    assert [ln.split()[:2] for ln in out.splitlines() if ln.startswith(FIX)] == [
+        [FIX, "refused"]]  # already there, and named twice: one row
+    code, out, _ = _import(upstream, team, "--from", str(records), "--releases", "2.3.0",
+                           "--force")
+    assert code == 1 and [ln.split()[:2] for ln in out.splitlines()
+                          if ln.startswith(FIX)] == [[FIX, "conflict"]]
+    assert (team / FIX / "fix.toml").is_file()  # a conflict leaves the entry as it was
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("HDFS-1\nnot an id\n", "line 2: 'not an id' is not a JIRA id"),
+    ("# nothing\n", "names no fix id"),
+    ("[{\"state\": 1}]", "record 0 has no \"id\""),
+    ("[{\"id\": ", "not valid JSON"),
+])
+def test_bad_id_files_are_one_line_usage_errors(upstream: Path, tmp_path: Path, text: str,
+                                               words: str) -> None:
+    ids = tmp_path / "ids"
+    ids.write_text(text)
+    code, _, err = _import(upstream, tmp_path / "team", "--from", str(ids),
+                           "--releases", "2.4.1")
+    lines = [ln for ln in err.splitlines() if ln.startswith("hpatch: error:")]
+    assert code == 2 and len(lines) == 1 and words in lines[0], err
+    assert not (tmp_path / "team").exists()

@@ -1,7 +1,8 @@
-"""`hpatch import`: an upstream fix, as a catalog entry in the team's catalog.
+"""`hpatch import`: upstream fixes, as catalog entries in the team's catalog.
 
 The carrying lives in hpatch.importer.port, the entry in hpatch.importer.entry;
-this command checks the input, shows what was found and writes."""
+this command checks the input, shows what was found and writes. One id shows
+its commits and ports in full; several (or a file of ids) give one row each."""
 
 from __future__ import annotations
 
@@ -11,10 +12,82 @@ from pathlib import Path
 from hpatch import catalog as catalog_mod
 from hpatch import output, upstream
 from hpatch.checkout import Checkout
-from hpatch.errors import ConflictError, UsageError
+from hpatch.errors import ConflictError, HpatchError, UsageError
+from hpatch.importer.batch import Row, read_ids
 from hpatch.importer.entry import build_entry, write_entry
-from hpatch.importer.port import Port, carry, clean_subject, resolve_targets
+from hpatch.importer.port import Port, Target, carry, clean_subject, resolve_targets
+from hpatch.releases import Release
 from hpatch.upstream import History
+
+
+def import_fixes(fix_ids: tuple[str, ...], *, ids_file: Path | None, upstream_dir: Path,
+                 releases: str | None, repos: tuple[Path, ...], catalog_root: Path,
+                 force: bool, list_only: bool, dry_run: bool, as_json: bool) -> int:
+    """One id: import_fix. Several, or a file of them: a row per fix; 0 when every one
+    was imported for every release named, 1 otherwise."""
+    ids = [_checked_id(i) for i in fix_ids] + (read_ids(ids_file) if ids_file else [])
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise UsageError("name a fix id, several, or --from FILE")
+    if len(ids) == 1 and ids_file is None and not as_json:
+        return import_fix(ids[0], upstream_dir=upstream_dir, releases=releases, repos=repos,
+                          catalog_root=catalog_root, force=force, list_only=list_only,
+                          dry_run=dry_run)
+    writing = not (list_only or dry_run)
+    if writing:
+        _refuse_bundled(catalog_root)
+    source = Checkout.open_repository(upstream_dir)
+    tags = upstream.check_upstream(source)
+    targets = resolve_targets(releases, repos)
+    if not targets:
+        raise UsageError("name the releases to carry them to: --releases 2.6.0,2.7.1 or "
+                         "--repo DIR")
+    rows = []
+    for n, fix_id in enumerate(ids, 1):
+        row = _one_row(fix_id, source, tags, targets, catalog_root, force=force,
+                       writing=writing)
+        output.note(f"[{n}/{len(ids)}] {fix_id}: {row.result}"
+                    + (f" ({row.detail[:120]})" if row.detail else ""))
+        rows.append(row)
+    if as_json:
+        output.as_json([r.as_dict() for r in rows])
+    else:
+        output.table([(r.fix, r.result, r.detail) for r in rows], ["fix", "result", "detail"])
+    return 0 if all(r.result == "imported" for r in rows) else 1
+
+
+def _one_row(fix_id: str, source: Checkout, tags: dict[str, Release], targets: list[Target],
+             root: Path, *, force: bool, writing: bool) -> Row:
+    existing = root / fix_id
+    if writing and (existing / "fix.toml").is_file() and not force:
+        return Row(fix_id, "refused", f"already in {root} (--force imports it again)")
+    try:
+        history = upstream.find(source, fix_id)
+        ports = [carry(source, history, t, tags) for t in targets]
+        good = [p for p in ports if p.ok]
+        if not good:
+            kind = ("fixed-upstream" if all(p.method == "fixed-upstream" for p in ports)
+                    else "conflict")
+            return Row(fix_id, kind, "; ".join(f"{p.release}: {p.conflict[0]}"
+                                               for p in ports if p.conflict)[:300])
+        if writing:
+            write_entry(fix_id, root, good, history, source, existing, ports)
+            catalog_mod.add_to_order(root, [fix_id])
+        how = ", ".join(f"{p.release} {p.method}" for p in good)
+        missed = [p for p in ports if not p.ok]
+        if missed:
+            return Row(fix_id, "partial", how + "; no variant for " + ", ".join(
+                str(p.release) for p in missed))
+        return Row(fix_id, "imported" if writing else "importable", how)
+    except HpatchError as exc:
+        return Row(fix_id, "refused", str(exc))
+
+
+def _checked_id(value: str) -> str:
+    fix_id = value.strip().upper()
+    if not catalog_mod.ID_PATTERN.match(fix_id):
+        raise UsageError(f"{fix_id!r} is not a JIRA id like HDFS-9220")
+    return fix_id
 
 
 def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
@@ -22,16 +95,14 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
                dry_run: bool) -> int:
     """Write catalog_root/FIX from upstream's commits (with --list or --dry-run, only
     show them); 0 when every release named takes the fix, 1 when some do not."""
-    fix_id = fix_id.strip().upper()
-    if not catalog_mod.ID_PATTERN.match(fix_id):
-        raise UsageError(f"{fix_id!r} is not a JIRA id like HDFS-9220")
+    fix_id = _checked_id(fix_id)
     if not (list_only or dry_run):  # only writing needs the team's catalog
         _refuse_bundled(catalog_root)
     existing = catalog_root / fix_id
     if (existing / "fix.toml").is_file() and not (force or list_only or dry_run):
         raise UsageError(f"{fix_id} is already in {catalog_root}; give --force to import it "
                          "again (its curated text is kept)")
-    source = Checkout.open(upstream_dir)
+    source = Checkout.open_repository(upstream_dir)
     tags = upstream.check_upstream(source)
     history = upstream.find(source, fix_id)
     targets = resolve_targets(releases, repos)
@@ -50,8 +121,11 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
         raise ConflictError(f"{fix_id} conflicts on every release named "
                             f"({', '.join(str(p.release) for p in ports)}): nothing written")
     written = write_entry(fix_id, catalog_root, good, history, source, existing, ports)
+    added = catalog_mod.add_to_order(catalog_root, [fix_id])
     output.line(f"wrote {written}: {len(good)} variant(s); every field is marked imported: "
                 f"review it, then `hpatch --catalog {catalog_root} lint`")
+    if added:
+        output.note(f"added {fix_id} to the end of `order` in {catalog_root / 'catalog.toml'}")
     return 0 if len(good) == len(ports) else 1
 
 
