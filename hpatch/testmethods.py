@@ -143,3 +143,39 @@ def changed_tests(before: str | None, after: str) -> list[str]:
 def is_test_class(source: str) -> bool:
     """A JUnit test class: a @Test method, or a JUnit 3 TestCase's public testX()."""
     return any(m.is_test for m in methods(source))
+
+
+def all_methods(source: str) -> list[Method]:
+    """Every method and constructor in the file, at any depth (inner and anonymous
+    classes too); is_test is not decided here (False)."""
+    code = javasrc.strip(source)
+    depth = _depths(code)
+    found = []
+    for match in _DECL.finditer(code):
+        name = match.group("name")
+        if name in _NOT_METHODS or depth[match.start()] < 1:
+            continue
+        start = _member_start(code, match.start())
+        header = code[start:match.start()]
+        if re.search(r"\bnew\s*$", header) or re.search(r"[=(,]\s*$", header):
+            continue  # `new X(...) {` or a call's argument list, not a declaration
+        end = _closing(code, match.end() - 1)
+        first = code.count("\n", 0, start + len(header) - len(header.lstrip())) + 1
+        found.append(Method(name, first, code.count("\n", 0, end) + 1, False,
+                            code[match.end():end]))
+    return found
+
+
+def changed_methods(before: str | None, after: str | None) -> set[str]:
+    """The names of the methods a change touches, on either side: the innermost method
+    holding each changed line of after, and of before (the code stock runs)."""
+    names: set[str] = set()
+    for old, new in ((before, after), (after, before)):
+        if new is None:
+            continue
+        found = all_methods(new)
+        for line in changed_lines(old, new):
+            holding = [m for m in found if m.first_line <= line <= m.last_line]
+            if holding:
+                names.add(min(holding, key=lambda m: m.last_line - m.first_line).name)
+    return names

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, grading
+from hpatch import builders, grading, testsupport
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -86,7 +86,9 @@ class CellResult:
     base_from: str = ""
     repeat: int = 1
     timeout: float = 300.0
-    error_kind: str = ""       # for `error`: build, setup, runtime, ...
+    error_kind: str = ""       # for `error` and `inconclusive`: build, setup, timeout, ...
+    stock_failure: str = ""    # the rule stock's failure met: assertion, exception-in-changed-code
+    stock_hooks: list[str] = field(default_factory=list)  # test hooks the fix adds, on stock
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
@@ -140,6 +142,11 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             raise HpatchError(f"reproducer sources missing: {repro_sources}")
         shutil.copytree(repro_sources, spec.work / "src" / "repro")
         _write_sides(spec.work, prepared)
+        hooks = testsupport.prepare_work(spec.work)
+        base.stock_hooks = hooks.added
+        if hooks.added:
+            base.notes.append("test support on stock (members the fix adds that no "
+                              f"production code calls): {', '.join(hooks.added)}")
         (spec.work / "test-class.txt").write_text(test_class)
         methods = fix.reproducer_methods(spec.release)
         if methods:
@@ -175,6 +182,11 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         else:
             grade = grade_work(spec.work, test_class, spec.repeat)
             base.verdict, base.reason = grade.verdict, grade.reason
+            base.stock_failure, base.error_kind = grade.stock_failure, grade.kind
+            if (spec.work / "stock-hooks-dropped.txt").is_file():
+                base.stock_hooks = []
+                base.notes.append("the fix's test hooks need more of the fix to compile on "
+                                  "stock: stock ran without them")
             if code != 0:
                 # every run left its result: grade them, and say the runtime misbehaved
                 base.reason += f" (the runtime exited {code} after the runs)"
@@ -193,7 +205,8 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
     except InfraError as exc:
         base.reason, base.error_kind = str(exc), "infra"
     except HpatchError as exc:
-        base.reason, base.error_kind = str(exc), "setup"
+        missing = "not in the Maven repository" in str(exc)
+        base.reason, base.error_kind = str(exc), "missing-jar" if missing else "setup"
     base.seconds = round(time.monotonic() - start, 1)
     _publish_logs(spec.work, spec.run_dir)
     (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
@@ -244,6 +257,8 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
     for side in ("stock", "patched", "repro"):
         status = _status(work / f"status-compile-{side}.txt")
         if status != 0:
+            if side == "repro" and _status(work / "status-compile-repro-patched.txt") == 0:
+                return grading.needs_fix_api(_read(work / "compile-repro.log"))
             name = "the reproducer" if side == "repro" else side
             return grading.compile_failure(name, _read(work / f"compile-{side}.log"))
     if repeat == 0:
@@ -251,11 +266,12 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
         return Grade(Verdict.COMPILED, f"stock, patched ({touched} file(s)) and the "
                      "reproducer compile against the release's jars")
     runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
+    changed = set(testsupport.read_changed(work))
     for side, outcomes in runs.items():
         for n in range(1, repeat + 1):
             log = work / f"{side}-{n}.log"
             outcomes.append(grading.parse_run(_read(log), _status(
-                work / f"status-{side}-{n}.txt"), test_class))
+                work / f"status-{side}-{n}.txt"), test_class, changed))
     return grading.grade(runs["stock"], runs["patched"])
 
 
@@ -287,6 +303,7 @@ def regrade(result: CellResult, test_class: str) -> CellResult:
     repeat = result.repeat if result.schema >= 2 else max(1, len(result.stock))
     grade = grade_work(work, test_class, repeat)
     result.verdict, result.reason = grade.verdict, grade.reason
+    result.stock_failure, result.error_kind = grade.stock_failure, grade.kind
     result.stock = [o.as_dict() for o in grade.stock]
     result.patched = [o.as_dict() for o in grade.patched]
     return result
