@@ -666,6 +666,26 @@ def grep_history(checkout: Checkout, pattern: str) -> list[LogEntry]:
     return found
 
 
+def log_range(checkout: Checkout, rev_range: str, paths: Sequence[str]) -> list[LogEntry]:
+    """The commits of rev_range (`A..B`) that touch paths, oldest first, merges left out."""
+    out = checkout.git("log", "--no-merges", "--reverse",
+                       "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%s%x1f%B%x1e",
+                       rev_range, "--", *paths, strip=False)
+    found = []
+    for record in out.split("\x1e"):
+        parts = record.strip("\n").split("\x1f")
+        if len(parts) == 8:
+            sha, parents, name, email, date, stamp, subject, body = parts
+            found.append(LogEntry(sha, tuple(parents.split()), Author(name, email, date),
+                                  subject, body, int(stamp)))
+    return found
+
+
+def merge_base(checkout: Checkout, one: str, other: str) -> str | None:
+    code, out, _ = checkout.git_status("merge-base", one, other)
+    return out.strip() if code == 0 and out.strip() else None
+
+
 def tags_containing(checkout: Checkout, sha: str, patterns: Sequence[str]) -> list[str]:
     """The tags (matching patterns) whose history holds sha."""
     out = checkout.git("tag", "--contains", sha, "--list", *patterns)

@@ -492,11 +492,13 @@ def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything:
 @click.option("--list", "list_only", is_flag=True,
               help="Show the upstream commits and whether each release takes the fix.")
 @click.option("--dry-run", is_flag=True, help="Also show the entry it would write.")
+@click.option("--with-prerequisites", is_flag=True,
+              help="Carry the earlier upstream changes a fix needs to apply (named otherwise).")
 @JSON
 @pass_ctx
 def import_cmd(ctx: Context, fixes: tuple[str, ...], ids_file: Path | None, upstream_dir: Path,
                releases: str | None, repos: tuple[Path, ...], force: bool, list_only: bool,
-               dry_run: bool, as_json: bool) -> None:
+               dry_run: bool, with_prerequisites: bool, as_json: bool) -> None:
     """Write upstream fixes (their commits, their tests as reproducers) into the team's
     catalog (--catalog DIR; never the bundled one); several give one row each."""
     from hpatch.commands.import_fix import import_fixes
@@ -505,7 +507,7 @@ def import_cmd(ctx: Context, fixes: tuple[str, ...], ids_file: Path | None, upst
     sys.exit(import_fixes(fixes, ids_file=ids_file, upstream_dir=upstream_dir,
                           releases=releases, repos=repos, catalog_root=ctx.catalog_root,
                           force=force, list_only=list_only, dry_run=dry_run,
-                          as_json=as_json))
+                          as_json=as_json, with_prerequisites=with_prerequisites))
 
 
 @cli.command("lint")

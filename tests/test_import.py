@@ -413,3 +413,32 @@ def test_bad_id_files_are_one_line_usage_errors(upstream: Path, tmp_path: Path, 
     lines = [ln for ln in err.splitlines() if ln.startswith("hpatch: error:")]
     assert code == 2 and len(lines) == 1 and words in lines[0], err
     assert not (tmp_path / "team").exists()
+
+
+def test_prerequisites_are_named_and_carried_on_request(upstream: Path, tmp_path: Path) -> None:
+    """A branch backport that edits a line an earlier upstream change on its branch
+    wrote: named as a conflict's cause; --with-prerequisites carries both, credited."""
+    repo = tmp_path / "history"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-2.4", "origin/branch-2.4")
+    loop = "    for (int idx = 1; idx < strs.length; idx++) {\n"
+    _edit(repo, STRING_UTILS, loop, loop.replace("idx++", "++idx"))
+    earlier = _commit(repo, "HADOOP-90020. Pre-increment in arrayToString. Contributed by T.")
+    _edit(repo, STRING_UTILS, loop.replace("idx++", "++idx"),
+          loop.replace("idx = 1", "idx = 1 + 0").replace("idx++", "++idx"))
+    _commit(repo, "HADOOP-90021. Start at one, said plainly. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.3")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90021", "--releases", "2.4.1")
+    assert code == 4 and "needs earlier upstream change(s) first" in err, err
+    assert earlier[:11] in err and "--with-prerequisites" in err
+    code, _, err = _import(repo, team, "HADOOP-90021", "--releases", "2.4.1",
+                           "--with-prerequisites")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90021" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["method"] == "with-prerequisites"
+    assert variant["imported"]["prerequisites"] == [earlier]
+    patch = (team / "HADOOP-90021" / variant["patch"]).read_text()
+    assert f"Upstream-Prerequisite: {earlier}" in patch and "idx = 1 + 0" in patch
+    review = tomllib.loads((team / "HADOOP-90021" / "fix.toml").read_text())["imported"]["review"]
+    assert "carried on top of its prerequisites" in review and earlier[:11] in review

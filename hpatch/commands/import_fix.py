@@ -22,7 +22,8 @@ from hpatch.upstream import History
 
 def import_fixes(fix_ids: tuple[str, ...], *, ids_file: Path | None, upstream_dir: Path,
                  releases: str | None, repos: tuple[Path, ...], catalog_root: Path,
-                 force: bool, list_only: bool, dry_run: bool, as_json: bool) -> int:
+                 force: bool, list_only: bool, dry_run: bool, as_json: bool,
+                 with_prerequisites: bool = False) -> int:
     """One id: import_fix. Several, or a file of them: a row per fix; 0 when every one
     was imported for every release named, 1 otherwise."""
     ids = [_checked_id(i) for i in fix_ids] + (read_ids(ids_file) if ids_file else [])
@@ -32,7 +33,7 @@ def import_fixes(fix_ids: tuple[str, ...], *, ids_file: Path | None, upstream_di
     if len(ids) == 1 and ids_file is None and not as_json:
         return import_fix(ids[0], upstream_dir=upstream_dir, releases=releases, repos=repos,
                           catalog_root=catalog_root, force=force, list_only=list_only,
-                          dry_run=dry_run)
+                          dry_run=dry_run, with_prerequisites=with_prerequisites)
     writing = not (list_only or dry_run)
     if writing:
         _refuse_bundled(catalog_root)
@@ -45,7 +46,7 @@ def import_fixes(fix_ids: tuple[str, ...], *, ids_file: Path | None, upstream_di
     rows = []
     for n, fix_id in enumerate(ids, 1):
         row = _one_row(fix_id, source, tags, targets, catalog_root, force=force,
-                       writing=writing)
+                       writing=writing, with_prerequisites=with_prerequisites)
         output.note(f"[{n}/{len(ids)}] {fix_id}: {row.result}"
                     + (f" ({row.detail[:120]})" if row.detail else ""))
         rows.append(row)
@@ -57,13 +58,14 @@ def import_fixes(fix_ids: tuple[str, ...], *, ids_file: Path | None, upstream_di
 
 
 def _one_row(fix_id: str, source: Checkout, tags: dict[str, Release], targets: list[Target],
-             root: Path, *, force: bool, writing: bool) -> Row:
+             root: Path, *, force: bool, writing: bool, with_prerequisites: bool) -> Row:
     existing = root / fix_id
     if writing and (existing / "fix.toml").is_file() and not force:
         return Row(fix_id, "refused", f"already in {root} (--force imports it again)")
     try:
         history = upstream.find(source, fix_id)
-        ports = [carry(source, history, t, tags) for t in targets]
+        ports = [carry(source, history, t, tags, with_prerequisites=with_prerequisites)
+                 for t in targets]
         good = [p for p in ports if p.ok]
         if not good:
             kind = ("fixed-upstream" if all(p.method == "fixed-upstream" for p in ports)
@@ -92,7 +94,7 @@ def _checked_id(value: str) -> str:
 
 def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
                repos: tuple[Path, ...], catalog_root: Path, force: bool, list_only: bool,
-               dry_run: bool) -> int:
+               dry_run: bool, with_prerequisites: bool = False) -> int:
     """Write catalog_root/FIX from upstream's commits (with --list or --dry-run, only
     show them); 0 when every release named takes the fix, 1 when some do not."""
     fix_id = _checked_id(fix_id)
@@ -108,7 +110,8 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
     targets = resolve_targets(releases, repos)
     for note in history.notes:
         output.note(f"{fix_id}: {note}")
-    ports = [carry(source, history, t, tags) for t in targets]
+    ports = [carry(source, history, t, tags, with_prerequisites=with_prerequisites)
+             for t in targets]
     _show(history, ports)
     if list_only or dry_run:
         if dry_run and any(p.ok for p in ports):
@@ -118,8 +121,10 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
         raise UsageError("name the releases to carry it to: --releases 2.6.0,2.7.1 or --repo DIR")
     good = [p for p in ports if p.ok]
     if not good:
+        first = next((p.conflict[0] for p in ports if p.conflict), "")
         raise ConflictError(f"{fix_id} conflicts on every release named "
-                            f"({', '.join(str(p.release) for p in ports)}): nothing written")
+                            f"({', '.join(str(p.release) for p in ports)}): nothing written"
+                            + (f" ({first[:300]})" if first else ""))
     written = write_entry(fix_id, catalog_root, good, history, source, existing, ports)
     added = catalog_mod.add_to_order(catalog_root, [fix_id])
     output.line(f"wrote {written}: {len(good)} variant(s); every field is marked imported: "

@@ -17,7 +17,7 @@ from hpatch.errors import UsageError
 from hpatch.releases import Release
 from hpatch.upstream import Commit, History
 
-_METHOD_ORDER = {"clean": 0, "offsets": 1, "3way": 2}
+_METHOD_ORDER = {"clean": 0, "offsets": 1, "3way": 2, "with-prerequisites": 3}
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Port:
     tests: dict[str, str] = field(default_factory=dict)   # repo path -> text after the fix
     tests_before: dict[str, str | None] = field(default_factory=dict)  # ... and before it
     resources: dict[str, str] = field(default_factory=dict)  # name -> the module's test config
+    prerequisites: list[Commit] = field(default_factory=list)  # earlier changes carried first
     notes: list[str] = field(default_factory=list)
     patch: str = ""
 
@@ -66,12 +67,14 @@ def resolve_targets(releases: str | None, repos: tuple[Path, ...]) -> list[Targe
 
 
 def carry(source: Checkout, history: History, target: Target,
-          tags: dict[str, Release]) -> Port:
+          tags: dict[str, Release], *, with_prerequisites: bool = False) -> Port:
     tag = upstream.release_tree_tag(tags, target.release)
     port = Port(target.release, tag)
     tree = source.tree_of(tag)
     for group in history.nearest(target.release):
         carried = _carry_change(source, group, tree, port)
+        if carried is None:
+            carried = _with_prerequisites(source, group, tree, port, carry=with_prerequisites)
         if carried is None:
             return port
         tree = carried
@@ -115,6 +118,80 @@ def _carry_change(source: Checkout, group: list[Commit], tree: str, port: Port) 
     port.method = "conflict"
     port.conflict = _failed_hunks(source, first_failure, tree, group[0])
     return None
+
+
+MAX_CANDIDATES = 25
+
+
+def _with_prerequisites(source: Checkout, group: list[Commit], tree: str, port: Port, *,
+                        carry: bool) -> str | None:
+    """When a change conflicts only because of earlier upstream changes on its branch
+    (a symbol, an import, a helper), name them; with carry, put them on first. None
+    when no such set is found, or when they are only named."""
+    for commit in group:
+        found = _prerequisites_of(source, commit, tree, port.tag, port.release)
+        if found is None:
+            continue
+        prerequisites, after = found
+        named = "; ".join(f"{c.short} {clean_subject(c)[:70]}" for c in prerequisites)
+        if not carry:
+            port.conflict.insert(0, f"{commit.short} needs earlier upstream change(s) first: "
+                                 f"{named} (--with-prerequisites carries them)")
+            return None
+        port.prerequisites.extend(prerequisites)
+        port.commits.append(commit)
+        port.method = "with-prerequisites"
+        port.conflict = []
+        port.notes.append(f"{commit.short} carried on top of its prerequisites: {named}")
+        return after
+    return None
+
+
+def _prerequisites_of(source: Checkout, commit: Commit, tree: str, tag: str,
+                      port_release: Release) -> tuple[list[Commit], str] | None:
+    """The fewest commits between tag and commit (on its branch, touching its files)
+    after which commit applies, and the tree with them and commit; None if none do."""
+    if commit.first_release is None or (commit.first_release.major, commit.first_release.minor
+                                        ) != (port_release.major, port_release.minor):
+        return None  # another line's commit: what lies between is that line's history
+    # The release's tag sits on a release branch: start where it left the line's branch.
+    base = git_ops.merge_base(source, tag, commit.sha)
+    if base is None:
+        return None
+    entries = git_ops.log_range(source, f"{base}..{commit.sha}^", commit.production_paths)
+    if not entries or len(entries) > MAX_CANDIDATES:
+        return None
+    candidates = [Commit(e, source.touched_paths(e.sha)) for e in entries]
+    candidates = [c for c in candidates if c.production_paths]
+    fix_diff = git_ops.commit_diff_paths(source, commit.sha, commit.production_paths)
+
+    def attempt(chosen: list[Commit]) -> str | None:
+        current = tree
+        for earlier in chosen:
+            applied = git_ops.apply_to_tree(source, current, git_ops.commit_diff_paths(
+                source, earlier.sha, earlier.production_paths))
+            if applied.tree is None:
+                return None
+            current = applied.tree
+        return git_ops.apply_to_tree(source, current, fix_diff).tree
+
+    chosen = []
+    current = tree
+    for earlier in candidates:  # what applies in order (a revert pair, a failing one skipped)
+        applied = git_ops.apply_to_tree(source, current, git_ops.commit_diff_paths(
+            source, earlier.sha, earlier.production_paths))
+        if applied.tree is not None:
+            chosen.append(earlier)
+            current = applied.tree
+    if not chosen or attempt(chosen) is None:
+        return None
+    candidates = list(chosen)
+    for earlier in list(candidates):  # the oldest first: drop what the fix does not need
+        trial = [c for c in chosen if c is not earlier]
+        if attempt(trial) is not None:
+            chosen = trial
+    after = attempt(chosen)
+    return (chosen, after) if chosen and after is not None else None
 
 
 def _failed_hunks(source: Checkout, sha: str, tree: str, commit: Commit) -> list[str]:
@@ -207,6 +284,10 @@ def _variant_patch(source: Checkout, history: History, port: Port) -> str:
     shas = ", ".join(c.short for c in port.commits)
     message = (f"{clean_subject(main)}\n\nUpstream {history.fix_id}: {shas}, carried to "
                f"{port.release} ({port.method}).\n")
+    if port.prerequisites:
+        message += "\nWith the earlier upstream changes it needs:\n" + "".join(
+            f"Upstream-Prerequisite: {c.sha} {clean_subject(c)[:70]}\n"
+            for c in port.prerequisites)
     author = main.entry.author
     sha = source.commit_tree(port.tree, parent=source.rev(port.tag) or port.tag,
                              message=message,
