@@ -14,6 +14,7 @@ for stock and for patched, so the two sides differ only in the fix.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from hpatch import forks, maven, staging, treebuild
@@ -21,7 +22,7 @@ from hpatch.assess import Assessment, State
 from hpatch.builders import Options, Prepared, Progress
 from hpatch.builders.overlay import release_classpath, write_sides
 from hpatch.checkout import Checkout
-from hpatch.errors import HpatchError
+from hpatch.errors import HpatchError, MavenError
 from hpatch.releases import Release
 
 COMMON = "hadoop-common"
@@ -40,13 +41,21 @@ class CheckoutBuilder:
                 work: Path, progress: Progress) -> Prepared:
         touched = write_sides(checkout, assessment, work)
         tree = stock_tree(checkout, assessment)
-        published = release_classpath(self.options.base.release, progress,
-                                      assessment.fix.reproducer_test_jars)
+        published, unpublished = _published_test_classpath(
+            self.options.base.release, assessment.fix.reproducer_test_jars, progress)
         reactor = forks.read_reactor(checkout, tree)
         hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
         checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
                                        {m["artifact"] for m in hadoop.values()}, progress)
         differing = sorted(c.module for c in checks.values() if not c.identical)
+        own_tests: dict[str, str] = {}  # artifact -> module, for -tests jars never published
+        for artifact in unpublished:
+            module = reactor.by_artifact(artifact)
+            if module is None:
+                raise HpatchError(f"{self.options.base.release} published no {artifact} -tests "
+                                  "jar, and the checkout's root pom does not build that module")
+            own_tests[artifact] = module.path
+        differing = sorted({*differing, *own_tests.values()})
         for unbuilt in checks.values():
             if not unbuilt.identical and not unbuilt.in_reactor:
                 raise HpatchError(
@@ -61,8 +70,12 @@ class CheckoutBuilder:
             listed = [c.artifact for c in checks.values() if not c.identical]
             names = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more"
                                              if len(listed) > 6 else "")
-            progress(f"{len(differing)} module(s) differ from {self.options.base.release} "
-                     f"({names}): their jars come from the checkout's own build")
+            if listed:
+                progress(f"{len(listed)} module(s) differ from {self.options.base.release} "
+                         f"({names}): their jars come from the checkout's own build")
+            if own_tests:
+                progress(f"{self.options.base.release} published no -tests jar for "
+                         f"{', '.join(own_tests)}: they come from the checkout's own build")
             image = _image(progress, self.options)
             built = build_tree(checkout, self.options, tree, reactor, modules=differing,
                                keep=[(m, reactor.modules[m].artifact) for m in differing],
@@ -93,6 +106,17 @@ class CheckoutBuilder:
             else:
                 classpath.append(jar)
                 provenance.append(_published_entry(jar, self.options.base, check))
+        for artifact, module_path in own_tests.items():
+            own = built.jar(artifact, "tests") if built else None
+            if own is None:
+                raise HpatchError(f"the checkout's build of {module_path} made no {artifact} "
+                                  "-tests jar")
+            classpath.append(own)
+            provenance.append({"jar": own.name, "from": "checkout", "module": module_path,
+                               "why": f"{self.options.base.release} published no -tests jar",
+                               "build": built.key if built else ""})
+            notes.append(f"{artifact}'s test classes come from the checkout's own build "
+                         f"(the release published no -tests jar)")
         if native is not None:
             provenance.append({"native": "libhadoop.so", **native_source})
         if not checkout.is_clean():
@@ -123,6 +147,23 @@ class CheckoutBuilder:
                                   "module_tree": checkout.subtree(tree, common.path),
                                   "command": built.meta.get("command"), "build": built.key,
                                   "build_fixes": built.meta.get("build_fixes")}
+
+
+def _published_test_classpath(release: Release, test_jars: Sequence[str], progress: Progress
+                              ) -> tuple[list[Path], list[str]]:
+    """The release's test classpath with the -tests jars it published; the artifacts whose
+    -tests jar it never published (most YARN server modules at 2.7.1), to build."""
+    wanted = list(test_jars)
+    unpublished: list[str] = []
+    while True:
+        try:
+            return release_classpath(release, progress, wanted), unpublished
+        except MavenError as exc:
+            gone = [j for j in wanted if f":{j}:jar:tests:" in str(exc)]
+            if not gone:
+                raise
+            unpublished.extend(gone)
+            wanted = [j for j in wanted if j not in gone]
 
 
 def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.Reactor, *,
