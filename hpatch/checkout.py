@@ -681,6 +681,14 @@ def log_range(checkout: Checkout, rev_range: str, paths: Sequence[str]) -> list[
     return found
 
 
+def files_matching(checkout: Checkout, rev: str, pattern: str, under: str) -> list[str]:
+    """The paths under a folder of rev whose text matches pattern (extended regex)."""
+    code, out, _ = checkout.git_status("grep", "-l", "-E", pattern, rev, "--", under)
+    prefix = f"{rev}:"
+    return [ln[len(prefix):] if ln.startswith(prefix) else ln
+            for ln in out.splitlines()] if code == 0 else []
+
+
 def merge_base(checkout: Checkout, one: str, other: str) -> str | None:
     code, out, _ = checkout.git_status("merge-base", one, other)
     return out.strip() if code == 0 and out.strip() else None

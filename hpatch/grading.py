@@ -60,9 +60,11 @@ def _fields(line: str) -> dict[str, str]:
 
 
 def parse_run(log: str, exit_code: int | None, test_class: str,
-              changed: Collection[str] = ()) -> Outcome:
+              changed: Collection[str] = (), bases: Collection[str] = ()) -> Outcome:
     """One run's outcome from its log and exit code; changed: the methods the fix
-    changes, as `package.TopLevelClass.method` (`<init>` for constructors)."""
+    changes, as `package.TopLevelClass.method` (`<init>` for constructors); bases: the
+    test class's superclasses among the reproducer's sources (their assertions are the
+    test's own)."""
     if BEGIN not in log or END not in log.split(BEGIN, 1)[1]:
         if exit_code in TIMEOUT_EXIT:
             return Outcome(Kind.BROKEN, "timed out (no result from the runner)")
@@ -74,7 +76,7 @@ def parse_run(log: str, exit_code: int | None, test_class: str,
         return Outcome(Kind.BROKEN, "the reproducer ran no test")
     worst: Outcome | None = None
     for test in tests:
-        outcome = _grade_test(test, test_class, changed)
+        outcome = _grade_test(test, test_class, changed, bases)
         if worst is None or _rank(outcome.kind) > _rank(worst.kind):
             worst = outcome
     assert worst is not None
@@ -105,7 +107,7 @@ def _in_changed_code(frames: list[str], message: str, changed: Collection[str]) 
 
 
 def _grade_test(test: dict[str, str], test_class: str,
-                changed: Collection[str] = ()) -> Outcome:
+                changed: Collection[str] = (), bases: Collection[str] = ()) -> Outcome:
     name = test.get("test", "?")
     status = test.get("status")
     if status == "passed":
@@ -117,7 +119,7 @@ def _grade_test(test: dict[str, str], test_class: str,
     frames = [f for f in test.get("frames", "").split(";") if f]
     own = next((f for f in frames if not f.startswith(("org.junit.", "junit."))), "")
     first_line = message.splitlines()[0] if message else ""
-    if exception in ASSERTIONS and own.startswith(test_class + "."):
+    if exception in ASSERTIONS and own.startswith(tuple(f"{c}." for c in (test_class, *bases))):
         if first_line.startswith(SETUP_PREFIX):
             return Outcome(Kind.BROKEN, f"set-up failed: {first_line}", name)
         return Outcome(Kind.ASSERTION, first_line, name)

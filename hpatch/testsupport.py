@@ -113,3 +113,22 @@ def prepare_work(work: Path) -> Hooks:
 def read_changed(work: Path) -> list[str]:
     path = work / CHANGED
     return [ln for ln in path.read_text().splitlines() if ln] if path.is_file() else []
+
+
+def test_bases(work: Path, test_class: str) -> list[str]:
+    """The test class's superclasses among the reproducer's sources (a base test that
+    runs through a subclass), nearest first."""
+    sources = _read_tree(work / "src" / "repro")
+    by_simple = {_class_name(r).rsplit(".", 1)[-1]: _class_name(r) for r in sources}
+    found: list[str] = []
+    current = test_class
+    while True:
+        text = sources.get(current.replace(".", "/") + ".java", "")
+        simple = current.rsplit(".", 1)[-1]
+        match = re.search(rf"class\s+{re.escape(simple)}\b[^{{]*?\bextends\s+([\w.]+)",
+                          javasrc.strip(text))
+        parent = by_simple.get(match.group(1).rsplit(".", 1)[-1]) if match else None
+        if parent is None or parent in found or parent == test_class:
+            return found
+        found.append(parent)
+        current = parent

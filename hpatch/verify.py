@@ -267,11 +267,12 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
                      "reproducer compile against the release's jars")
     runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
     changed = set(testsupport.read_changed(work))
+    bases = testsupport.test_bases(work, test_class)
     for side, outcomes in runs.items():
         for n in range(1, repeat + 1):
             log = work / f"{side}-{n}.log"
             outcomes.append(grading.parse_run(_read(log), _status(
-                work / f"status-{side}-{n}.txt"), test_class, changed))
+                work / f"status-{side}-{n}.txt"), test_class, changed, bases))
     return grading.grade(runs["stock"], runs["patched"])
 
 

@@ -149,3 +149,24 @@ def test_changed_methods_and_hooks_are_read_from_the_fix_files() -> None:
     assert (hooks.added, hooks.behaviour) == (["A.peek"], ["A.hook"])
     assert "static int peek()" in hooks.texts["p/A.java"]
     assert "hook()" not in hooks.texts["p/A.java"]
+
+
+def test_a_base_tests_assertion_is_the_tests_own(tmp_path: object) -> None:
+    """A base test (ViewFileSystemBaseTest) runs through a concrete subclass: its
+    assertions count, a helper's elsewhere do not."""
+    from pathlib import Path
+
+    from hpatch import testsupport
+    work = Path(str(tmp_path))
+    repro = work / "src" / "repro" / "p"
+    repro.mkdir(parents=True)
+    (repro / "FsBaseTest.java").write_text("package p;\npublic class FsBaseTest {\n}\n")
+    (repro / "TestLocalFs.java").write_text(
+        "package p;\n// class TestLocalFs extends Nothing\n"
+        "public class TestLocalFs extends FsBaseTest {\n}\n")
+    bases = testsupport.test_bases(work, "p.TestLocalFs")
+    assert bases == ["p.FsBaseTest"]
+    text = log(failed("java.lang.AssertionError", "listing differs",
+                      "org.junit.Assert.fail;p.FsBaseTest.testList;sun.reflect.X.invoke"))
+    assert parse_run(text, 1, "p.TestLocalFs", (), bases).kind is Kind.ASSERTION
+    assert parse_run(text, 1, "p.TestLocalFs").kind is Kind.BROKEN

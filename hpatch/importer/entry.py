@@ -15,7 +15,7 @@ from hpatch.catalog import Variant
 from hpatch.checkout import Checkout
 from hpatch.commands.lint import check_fix
 from hpatch.errors import CatalogError, HpatchError
-from hpatch.importer.port import Port, clean_subject, test_jars
+from hpatch.importer.port import Port, clean_subject, is_abstract, test_jars
 from hpatch.releases import Release, ReleaseRange
 from hpatch.upstream import Commit, History
 
@@ -87,15 +87,17 @@ def _write_reproducer(entry: Path, port: Port) -> ReproSet:
     """The port's test files in package layout, and which class and methods to run."""
     sources = f"reproducer/{port.release}"
     candidates: list[tuple[int, str, list[str]]] = []
-    for path, text in sorted(port.tests.items()):
-        relative = path.split(TEST_ROOT, 1)[1] if TEST_ROOT in path else path.rsplit("/", 1)[-1]
-        target = entry / sources / relative
+    for path, text in sorted({**port.extra_tests, **port.tests}.items()):
+        target = entry / sources / _relative(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", errors="surrogateescape")
-        if testmethods.is_test_class(text):
+        if path in port.tests and testmethods.is_test_class(text):
             before = port.tests_before.get(path)
             names = testmethods.changed_tests(before, text)
-            class_name = relative[:-len(".java")].replace("/", ".")
+            runs_as = port.subclasses.get(path, path)
+            if is_abstract(text) and runs_as == path:
+                continue  # JUnit cannot run it, and no concrete subclass was found
+            class_name = _relative(runs_as)[:-len(".java")].replace("/", ".")
             candidates.append((len(names), class_name, names))
     for name, text in port.resources.items():
         (entry / sources / name).parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +108,10 @@ def _write_reproducer(entry: Path, port: Port) -> ReproSet:
     _count, test_class, methods = candidates[0]
     others = [f"{c} ({', '.join(m)})" for n, c, m in candidates[1:] if n]
     return ReproSet(port.release, sources, test_class, methods, sorted(port.tests), others)
+
+
+def _relative(path: str) -> str:
+    return path.split(TEST_ROOT, 1)[1] if TEST_ROOT in path else path.rsplit("/", 1)[-1]
 
 
 def _variant_ranges(good: list[Port], history: History) -> dict[str, ReleaseRange]:

@@ -41,6 +41,8 @@ class Port:
     tests_before: dict[str, str | None] = field(default_factory=dict)  # ... and before it
     resources: dict[str, str] = field(default_factory=dict)  # name -> the module's test config
     prerequisites: list[Commit] = field(default_factory=list)  # earlier changes carried first
+    subclasses: dict[str, str] = field(default_factory=dict)  # abstract test -> concrete one
+    extra_tests: dict[str, str] = field(default_factory=dict)  # those, as at the release
     notes: list[str] = field(default_factory=list)
     patch: str = ""
 
@@ -81,6 +83,7 @@ def carry(source: Checkout, history: History, target: Target,
     port.tree = tree
     port.tests = _test_files(source, port)
     port.resources = _test_config(source, port)
+    _concrete_subclasses(source, port)
     if not port.commits or not _production_changed(source, tag, tree, port.commits):
         port.conflict.append(f"{target.release} already has the change: nothing to carry")
         port.method, port.tree = "fixed-upstream", None
@@ -243,6 +246,33 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
             port.tests_before.setdefault(path, source.read_blob(f"{commit.sha}^", path))
         files.update({p: t for p in paths if (t := source.read_blob(commit.sha, p)) is not None})
     return files
+
+
+_ABSTRACT = re.compile(r"^\s*(?:public\s+)?abstract\s+(?:public\s+)?class\s+(\w+)", re.MULTILINE)
+
+
+def is_abstract(text: str) -> bool:
+    return _ABSTRACT.search(text) is not None
+
+
+def _concrete_subclasses(source: Checkout, port: Port) -> None:
+    """A base test class the fix changes (abstract, or not named Test*, whose fixture its
+    subclasses set up) runs through a concrete subclass, as upstream's Surefire runs it:
+    the first one in its module's tests at the release."""
+    for path, text in list(port.tests.items()):
+        name = path.rsplit("/", 1)[-1].removesuffix(".java")
+        if not is_abstract(text) and name.startswith("Test"):
+            continue  # a test class of its own; a base (ViewFileSystemBaseTest) is not
+        found = git_ops.files_matching(source, port.tag, rf"extends\s+{name}\b",
+                                       f"{_module(path)}/src/test/java")
+        for candidate in sorted(found, key=len):
+            body = source.read_blob(port.tag, candidate)
+            if body is not None and not is_abstract(body) and candidate not in port.tests:
+                port.subclasses[path] = candidate
+                port.extra_tests[candidate] = body
+                port.notes.append(f"{path.rsplit('/', 1)[-1]} is abstract: it runs through "
+                                  f"{candidate.rsplit('/', 1)[-1]}")
+                break
 
 
 _CONFIG = re.compile(r"^(?:[\w-]+-site\.xml|log4j\.properties)$")
