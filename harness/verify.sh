@@ -9,6 +9,8 @@
 #   src/repro              the reproducer's sources; RUNNER: the harness runner
 #   test-class.txt         the JUnit class to run
 #   test-methods.txt       (optional) only these of its methods, comma-separated
+#   surefire-properties.txt (optional) key=value: the test module's Surefire system
+#                          properties, @DATA@ and @TESTCLASSES@ standing for this run's
 # NATIVE (optional): a directory holding libhadoop.so for this release
 # Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt
 set -uo pipefail
@@ -82,9 +84,18 @@ run() {  # side, n
   lib="$(side_native "$side")"
   cp="$(side_cp "$side")"
   if [ -n "$lib" ]; then opts+=("-Djava.library.path=$lib"); fi
-  mkdir -p "$data"
+  mkdir -p "$data/target"
+  # An upstream test's module Surefire properties (surefire-properties.txt): its build
+  # directory is the run's data directory, its test classes the reproducer's.
+  ln -sfn "$WORK/classes/repro" "$data/target/test-classes"
+  local sysprops=()
+  if [ -f surefire-properties.txt ]; then
+    while IFS= read -r line; do
+      line="${line//@DATA@/$data}"; sysprops+=("-D${line//@TESTCLASSES@/$WORK/classes/repro}")
+    done < surefire-properties.txt
+  fi
   echo "hpatch-progress: running $side ($n/$REPEAT)"
-  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${opts[@]}" \
+  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${sysprops[@]}" "${opts[@]}" \
       -Dtest.build.data="$data" -Djava.io.tmpdir="$data" -Dhadoop.log.dir="$data" \
       -cp "$WORK/classes/$side:$WORK/classes/repro:$cp" \
       org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" "$TEST_METHODS" ) > "$side-$n.log" 2>&1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, grading, testsupport
+from hpatch import builders, grading, surefire, testsupport
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -148,6 +148,8 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             base.notes.append("test support on stock (members the fix adds that no "
                               f"production code calls): {', '.join(hooks.added)}")
         (spec.work / "test-class.txt").write_text(test_class)
+        base.notes.extend(_write_surefire(spec.work, checkout,
+                                          fix.reproducer.get("upstream", [])))
         methods = fix.reproducer_methods(spec.release)
         if methods:
             (spec.work / "test-methods.txt").write_text(",".join(methods))
@@ -212,6 +214,23 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
     (spec.run_dir / RESULT).write_text(json.dumps(base.as_dict(), indent=1) + "\n")
     say(f"{base.verdict.value} ({base.seconds:.0f} s)")
     return base
+
+
+def _write_surefire(work: Path, checkout: Checkout, upstream_tests: object) -> list[str]:
+    """An upstream test runs with the system properties its module's Surefire sets;
+    a note when the checkout lacks a parent pom (release sources)."""
+    paths = [str(p) for p in upstream_tests if "/src/test/" in str(p)] if isinstance(
+        upstream_tests, list) else []
+    if not paths:
+        return []
+    module = paths[0].split("/src/test/", 1)[0]
+    poms, missing = surefire.pom_chain(module, lambda path: checkout.read_blob("HEAD", path))
+    (work / surefire.FILE).write_text(surefire.file_text(surefire.system_properties(poms)))
+    if not missing:
+        return []
+    return [f"{missing} is not in this checkout (release sources carry no such pom): the "
+            f"test's Surefire properties come from {surefire.ROOT_CONFIG} alone; a git "
+            "checkout at the release's tag has it"]
 
 
 class _NoReproducer(Exception):

@@ -6,12 +6,13 @@ on stock; a test that needs the fix's behaviour API is inconclusive, naming it."
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from hpatch import maven, testsupport
+from hpatch import maven, surefire, testsupport
 from hpatch.builders.overlay import JUNIT
 from hpatch.grading import Verdict
 from hpatch.paths import harness_dir
@@ -66,13 +67,16 @@ def _test(body: str, before: str = "") -> str:
             "  @Test public void greetsNobody() {\n" + body + "  }\n}\n")
 
 
-def _run(tmp_path: Path, test: str, *, helper: bool = False) -> tuple[Path, Hooks]:
+def _run(tmp_path: Path, test: str, *, helper: bool = False,
+         seed: Path | None = None) -> tuple[Path, Hooks]:
     junit = maven.resolve_classpath([JUNIT])
     work = tmp_path / "work"
+    if seed is not None:
+        shutil.copytree(seed, work)
     for side, text in (("stock", STOCK), ("patched", PATCHED)):
-        (work / "src" / side / "demo").mkdir(parents=True)
+        (work / "src" / side / "demo").mkdir(parents=True, exist_ok=True)
         (work / "src" / side / "demo" / "Greeter.java").write_text(text)
-    (work / "src" / "repro" / "demo").mkdir(parents=True)
+    (work / "src" / "repro" / "demo").mkdir(parents=True, exist_ok=True)
     (work / "src" / "repro" / "demo" / "TestGreeter.java").write_text(test)
     if helper:
         (work / "src" / "repro" / "demo" / "Helper.java").write_text(HELPER)
@@ -123,3 +127,38 @@ def test_a_test_needing_the_fixs_behaviour_api_is_inconclusive(tmp_path: Path) -
     grade = grade_work(work, "demo.TestGreeter", 2)
     assert grade.verdict is Verdict.INCONCLUSIVE and grade.kind == "needs-fix-api", grade
     assert "greetPolitely" in grade.reason
+
+
+def test_the_modules_surefire_properties_reach_the_test(tmp_path: Path) -> None:
+    """test.cache.data (the test classes directory, where upstream tests find their
+    resources) and test.build.data as the module's Surefire configuration sets them."""
+    work = tmp_path / "work"
+    (work / "src" / "repro").mkdir(parents=True)
+    (work / "src" / "repro" / "demo.txt").write_text("resource\n")
+    (work / surefire.FILE).write_text(
+        "test.cache.data=@TESTCLASSES@\ntest.build.dir=@DATA@/target/test-dir\n")
+    body = ('    java.io.File res = new java.io.File(System.getProperty("test.cache.data"), '
+            '"demo.txt");\n    Assert.assertTrue(res.getPath(), res.isFile());\n'
+            '    Assert.assertTrue(System.getProperty("test.build.dir").endsWith('
+            '"/target/test-dir"));\n'
+            '    Assert.assertEquals("hello", Greeter.greet(null));\n')
+    shutil.copytree(work, tmp_path / "seed")
+    shutil.rmtree(work)
+    work, _ = _run(tmp_path, _test(body), seed=tmp_path / "seed")
+    grade = grade_work(work, "demo.TestGreeter", 2)
+    assert grade.verdict is Verdict.VERIFIED, (grade.reason, (work / "stock-1.log").read_text())
+    assert grade.stock_failure == "exception-in-changed-code"
+
+
+def test_surefire_properties_from_the_release_poms(hadoop: Path) -> None:
+    """Read from the real 2.4.1 poms (module, hadoop-project-dist, hadoop-project)."""
+    def read(path: str) -> str | None:
+        target = hadoop / path
+        return target.read_text() if target.is_file() else None
+
+    poms, missing = surefire.pom_chain("hadoop-hdfs-project/hadoop-hdfs", read)
+    # release sources carry no hadoop-project-dist pom: hadoop-project's stands in, said
+    assert missing == "hadoop-project-dist/pom.xml" and len(poms) == 3
+    found = surefire.system_properties(poms)
+    assert found["test.build.data"].startswith("@DATA@/target/")
+    assert found["java.net.preferIPv4Stack"] == "true"
