@@ -83,11 +83,30 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
         lines = patched[relative].splitlines(keepends=True)
         inserted = ["".join(lines[m.first_line - 1:m.last_line])
                     for path, _label, m in candidates if path == relative]
-        before = stock[relative]
+        before = _with_new_imports(stock[relative], patched[relative])
         end = before.rstrip().rfind("}")
         texts[relative] = (before[:end] + "\n  // test support the fix adds (hpatch)\n"
                            + "\n".join(inserted) + before[end:])
     return Hooks([c[1] for c in candidates], behaviour, texts)
+
+
+_IMPORT = re.compile(r"^import\s+[\w.*\s]+;[ \t]*$", re.MULTILINE)
+
+
+def _with_new_imports(before: str, after: str) -> str:
+    """before with the imports after adds (a hook's annotation, its types): an import
+    changes no behaviour."""
+    have = set(_IMPORT.findall(before))
+    new = [i for i in _IMPORT.findall(after) if i not in have]
+    if not new:
+        return before
+    last = list(_IMPORT.finditer(before))
+    if last:
+        at = last[-1].end()
+    else:
+        package = re.search(r"^package\s+[\w.]+;[ \t]*$", before, re.MULTILINE)
+        at = package.end() if package else 0
+    return before[:at] + "\n" + "\n".join(new) + before[at:]
 
 
 def prepare_work(work: Path) -> Hooks:

@@ -137,17 +137,19 @@ def test_what_is_not_the_bug_is_named(text: str, kind: str) -> None:
 
 def test_changed_methods_and_hooks_are_read_from_the_fix_files() -> None:
     from hpatch import testsupport
-    before = ("package p;\nclass A {\n  A() {\n    x();\n  }\n  void x() {\n  }\n"
-              "  class In {\n    void y() {\n      x();\n    }\n  }\n}\n")
+    before = ("package p;\nimport java.util.List;\nclass A {\n  A() {\n    x();\n  }\n"
+              "  void x() {\n  }\n  class In {\n    void y() {\n      x();\n    }\n  }\n}\n")
     after = before.replace("    x();\n  }\n  void x", "    x(); x();\n  }\n  void x").replace(
         "      x();", "      x(); hook();").replace(
-        "\n}\n", "\n  int hook() {\n    return 1;\n  }\n  static int peek() {\n"
-                 "    return 2;\n  }\n}\n")
+        "\n}\n", "\n  int hook() {\n    return 1;\n  }\n  @VisibleForTesting\n"
+                 "  static int peek() {\n    return 2;\n  }\n}\n").replace(
+        "import java.util.List;\n", "import java.util.List;\nimport x.VisibleForTesting;\n")
     changed = testsupport.changed_methods({"p/A.java": before}, {"p/A.java": after})
     assert changed == ["p.A.<init>", "p.A.hook", "p.A.peek", "p.A.y"]
     hooks = testsupport.find_hooks({"p/A.java": before}, {"p/A.java": after})
     assert (hooks.added, hooks.behaviour) == (["A.peek"], ["A.hook"])
     assert "static int peek()" in hooks.texts["p/A.java"]
+    assert "import java.util.List;\nimport x.VisibleForTesting;" in hooks.texts["p/A.java"]
     assert "hook()" not in hooks.texts["p/A.java"]
 
 

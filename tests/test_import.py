@@ -442,3 +442,81 @@ def test_prerequisites_are_named_and_carried_on_request(upstream: Path, tmp_path
     assert f"Upstream-Prerequisite: {earlier}" in patch and "idx = 1 + 0" in patch
     review = tomllib.loads((team / "HADOOP-90021" / "fix.toml").read_text())["imported"]["review"]
     assert "carried on top of its prerequisites" in review and earlier[:11] in review
+
+
+NPE_TEST = """package org.apache.hadoop.util;
+
+import static org.junit.Assert.assertEquals;
+
+import org.junit.Before;
+import org.junit.Test;
+
+public class TestStringUtilsNull {
+  private String prefix = "";
+
+  @Before
+  public void setUp() {
+%s  }
+
+  @Test(timeout = 60000)
+  public void testArrayToStringOfNull() {
+%s    assertEquals(prefix, StringUtils.arrayToString(null));
+  }
+}
+"""
+HOOK = ("  @VisibleForTesting\n  static int nullChecksForTesting() {\n    return 1;\n  }\n\n"
+        "  /** The same as String.format(")
+
+
+def _upstream_with_graded_fixes(upstream: Path, tmp_path: Path) -> Path:
+    """HADOOP-90040: the null check, a test hook, and a test that calls arrayToString(null)
+    itself (stock: a NullPointerException from the method the fix changes).
+    HADOOP-90041: the same fix, but its test's set-up crashes in code it does not touch."""
+    repo = tmp_path / "graded"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    test_path = f"{TEST_DIR}/TestStringUtilsNull.java"
+    for fix_id, setup, extra in (
+            ("HADOOP-90040", "", "    assertEquals(1, StringUtils.nullChecksForTesting());\n"),
+            ("HADOOP-90041", "    prefix = System.getProperty(\"no.such.property\").trim();\n",
+             "")):
+        git(repo, "checkout", "-q", "-b", f"line-{fix_id}", "rel/release-2.4.1")
+        _edit(repo, STRING_UTILS, BUGGY, FIXED)
+        if extra:
+            _edit(repo, STRING_UTILS, "  /** The same as String.format(", HOOK)
+            _edit(repo, STRING_UTILS, "import com.google.common.net.InetAddresses;\n",
+                  "import com.google.common.annotations.VisibleForTesting;\n"
+                  "import com.google.common.net.InetAddresses;\n")
+        _write(repo, test_path, NPE_TEST % (setup, extra))
+        _commit(repo, f"{fix_id}. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.9")
+    return repo
+
+
+@pytest.mark.docker
+@pytest.mark.network
+@pytest.mark.slow
+def test_upstream_tests_are_graded_by_the_rule(upstream: Path, cached_release: str,
+                                               tmp_path: Path) -> None:
+    """On the real 2.4.1 sources: an exception through the changed method verifies
+    (with the fix's test hook on stock, recorded); a set-up crash elsewhere never does."""
+    if run_hpatch("image", timeout=1800).code != 0:
+        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
+            pytest.fail("Docker is required here")
+        pytest.skip("no Docker engine")
+    repo = _upstream_with_graded_fixes(upstream, tmp_path)
+    team = tmp_path / "team"
+    code, out, err = _import(repo, team, "HADOOP-90040", "HADOOP-90041", "--releases", "2.4.1")
+    assert code == 0, out + err
+    result = run_hpatch("verify", "HADOOP-90040", "HADOOP-90041", "--version", cached_release,
+                        "--catalog", str(team), "--jobs", "2", "--json",
+                        env={"HPATCH_RUNS": str(tmp_path / "runs")}, timeout=1800)
+    cells = {c["fix"]: c for c in json.loads(result.out)["results"]}
+    hooked = cells["HADOOP-90040"]
+    assert hooked["verdict"] == "verified", hooked
+    assert hooked["stock_failure"] == "exception-in-changed-code"
+    assert hooked["stock"][0]["frame"] == "org.apache.hadoop.util.StringUtils.arrayToString"
+    assert hooked["stock_hooks"] == ["StringUtils.nullChecksForTesting"]
+    crashed = cells["HADOOP-90041"]
+    assert crashed["verdict"] == "error" and crashed["error_kind"] == "exception-elsewhere"
+    assert "TestStringUtilsNull.setUp" in crashed["reason"]
+    assert result.code == 1
