@@ -45,8 +45,20 @@ class CheckoutBuilder:
             self.options.base.release, assessment.fix.reproducer_test_jars, progress)
         reactor = forks.read_reactor(checkout, tree)
         hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
-        checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
-                                       {m["artifact"] for m in hadoop.values()}, progress)
+        artifacts = {m["artifact"] for m in hadoop.values()}
+        checks = forks.compare_modules(checkout, tree, reactor, self.options.base, artifacts,
+                                       progress)
+        notes: list[str] = []
+        if (any(not c.identical for c in checks.values()) or unpublished) and \
+                shares_head_build(checkout, assessment):
+            # Something is built anyway: build HEAD, which every such fix shares.
+            tree = checkout.tree_of("HEAD")
+            reactor = forks.read_reactor(checkout, tree)
+            checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
+                                           artifacts, progress)
+            notes.append("the modules come from one build of HEAD, shared by every applied "
+                         "fix confined to the Java files compiled on top of it; this fix's "
+                         "files are compiled on top for stock and for patched")
         differing = sorted(c.module for c in checks.values() if not c.identical)
         own_tests: dict[str, str] = {}  # artifact -> module, for -tests jars never published
         for artifact in unpublished:
@@ -63,7 +75,6 @@ class CheckoutBuilder:
                     f"{self.options.base.release}'s code ({unbuilt.reason}), but the root pom "
                     "does not build it: add it to a <modules> list (or name its profile) so "
                     f"that `mvn -pl {unbuilt.module} -am` can build it")
-        notes: list[str] = []
         image = ""
         built: treebuild.Built | None = None
         if differing:
@@ -200,6 +211,27 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
     built = treebuild.ensure(spec, stage, run, progress)
     treebuild.prune(max_bytes=treebuild.max_bytes())
     return built
+
+
+_CONSTANT = re.compile(r"^[-+].*\bstatic\s+final\b[^(]*=", re.MULTILINE)
+
+
+def shares_head_build(checkout: Checkout, assessment: Assessment) -> bool:
+    """Whether the fix's stock can run on jars built from HEAD itself, with the fix's
+    files compiled on top for each side: its commit changes only Java sources under
+    src/main/java, no later commit changed them, and no compile-time constant changes
+    (javac copies those into other classes, which the overlay would not reach). Every
+    applied fix that qualifies then shares one build of HEAD, instead of one build of
+    HEAD-without-it each."""
+    if assessment.state is not State.APPLIED or not assessment.commit:
+        return False
+    paths = checkout.touched_paths(assessment.commit)
+    if not paths or not all(p.endswith(".java") and "/src/main/java/" in p for p in paths):
+        return False
+    if any(checkout.read_blob("HEAD", p) != checkout.read_blob(assessment.commit, p)
+           for p in paths):
+        return False
+    return _CONSTANT.search(checkout.commit_diff(assessment.commit)) is None
 
 
 def stock_tree(checkout: Checkout, assessment: Assessment) -> str:
