@@ -132,12 +132,41 @@ def changed_tests(before: str | None, after: str) -> list[str]:
     touched = [m for m in found if any(m.first_line <= n <= m.last_line for n in lines)]
     tests = [m.name for m in touched if m.is_test]
     helpers = {m.name for m in touched if not m.is_test}
+    outside = [n for n in lines if not any(m.first_line <= n <= m.last_line for m in found)]
+    fields = _fields_at(after, outside)
+    for method in found:
+        # A changed field (test data, a constant) brings in the methods that use it.
+        if any(re.search(rf"(?<![\w$]){re.escape(f)}(?![\w$])", method.body) for f in fields):
+            if method.is_test:
+                tests.append(method.name)
+            else:
+                helpers.add(method.name)
     for method in found:
         if method.is_test and method.name not in tests and any(
                 re.search(rf"\b{re.escape(h)}\s*\(", method.body) for h in helpers):
             tests.append(method.name)
     order = [m.name for m in found]
     return sorted(dict.fromkeys(tests), key=order.index)
+
+
+_FIELD = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:private|public|protected|static|final|"
+                    r"transient|volatile)\s+)+[\w$.<>\[\], ?]+?\s+([A-Za-z_$][\w$]*)\s*(?:=|;)")
+
+
+def _fields_at(source: str, lines: list[int]) -> set[str]:
+    """The fields whose declarations hold these 1-based lines (the declaration is the
+    nearest line above that declares one; an initializer may span lines)."""
+    text = javasrc.strip(source).splitlines()
+    names: set[str] = set()
+    for number in lines:
+        for at in range(min(number, len(text)) - 1, max(number - 40, 0) - 1, -1):
+            match = _FIELD.match(text[at])
+            if match:
+                names.add(match.group(1))
+                break
+            if at < number - 1 and text[at].rstrip().endswith((";", "}")):
+                break  # the line above ends another member: this one declares nothing
+    return names
 
 
 def is_test_class(source: str) -> bool:

@@ -202,6 +202,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         base.peak_mib = round(int(peak) / 2**20, 1) if peak.isdigit() else 0.0
     except _NoReproducer as exc:
         base.verdict, base.reason = Verdict.INCONCLUSIVE, str(exc)
+        base.error_kind = "no-reproducer"
     except BuildError as exc:
         base.reason, base.error_kind = str(exc), "build"
     except InfraError as exc:
