@@ -520,3 +520,30 @@ def test_upstream_tests_are_graded_by_the_rule(upstream: Path, cached_release: s
     assert crashed["verdict"] == "error" and crashed["error_kind"] == "exception-elsewhere"
     assert "TestStringUtilsNull.setUp" in crashed["reason"]
     assert result.code == 1
+
+
+def test_the_modules_declared_test_jars_are_the_reproducers(upstream: Path,
+                                                            tmp_path: Path) -> None:
+    """The test-jars the test module's pom declares (a MapReduce test's MockRM) go on the
+    reproducer's classpath, as Maven gives them to Surefire."""
+    repo = tmp_path / "declared"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-2.4.5", "rel/release-2.4.1")
+    pom = f"{COMMON}/pom.xml"
+    _edit(repo, pom, "<dependencies>\n", "<dependencies>\n    <dependency>\n"
+          "      <groupId>org.apache.hadoop</groupId>\n"
+          "      <artifactId>hadoop-yarn-server-resourcemanager</artifactId>\n"
+          "      <type>test-jar</type>\n      <scope>test</scope>\n    </dependency>\n")
+    _commit(repo, "Release 2.4.5")
+    git(repo, "tag", "rel/release-2.4.5")
+    _edit(repo, STRING_UTILS, BUGGY, FIXED)
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    _commit(repo, "HADOOP-90050. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.6")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90050", "--releases", "2.4.5")
+    assert code == 0, err
+    meta = tomllib.loads((team / "HADOOP-90050" / "fix.toml").read_text())
+    assert meta["reproducer"]["test_jars"] == ["hadoop-common",
+                                               "hadoop-yarn-server-resourcemanager"]

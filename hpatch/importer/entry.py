@@ -81,6 +81,7 @@ class ReproSet:
     methods: list[str]
     upstream_paths: list[str]
     others: list[str]
+    declared_jars: tuple[str, ...] = ()
 
 
 def _write_reproducer(entry: Path, port: Port) -> ReproSet:
@@ -107,7 +108,8 @@ def _write_reproducer(entry: Path, port: Port) -> ReproSet:
         return ReproSet(port.release, sources, "", [], sorted(port.tests), [])
     _count, test_class, methods = candidates[0]
     others = [f"{c} ({', '.join(m)})" for n, c, m in candidates[1:] if n]
-    return ReproSet(port.release, sources, test_class, methods, sorted(port.tests), others)
+    return ReproSet(port.release, sources, test_class, methods, sorted(port.tests), others,
+                    tuple(port.declared_jars))
 
 
 def _relative(path: str) -> str:
@@ -279,10 +281,11 @@ def _reproducer_toml(sets: list[ReproSet], ranges: dict[str, ReleaseRange]) -> l
                "the upstream commit changes no test method (" + ", ".join(
                    p.rsplit("/", 1)[-1] for p in files) + ")")
         return ["[reproducer]", 'class = ""', f"missing = {_q(why + '; write one')}"]
+    jars = sorted({*test_jars(main.upstream_paths), *main.declared_jars})
     lines = ["[reproducer]", f"class = {_q(main.test_class)}", f"sources = {_q(main.sources)}",
              f"methods = {catalog_mod.toml_value(main.methods)}",
              f"upstream = {catalog_mod.toml_value(main.upstream_paths)}",
-             f"test_jars = {catalog_mod.toml_value(test_jars(main.upstream_paths))}"]
+             f"test_jars = {catalog_mod.toml_value(jars)}"]
     for repro in sets:
         if not repro.test_class:
             continue  # that release's tests change no method: the default set serves

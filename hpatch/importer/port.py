@@ -43,6 +43,7 @@ class Port:
     prerequisites: list[Commit] = field(default_factory=list)  # earlier changes carried first
     subclasses: dict[str, str] = field(default_factory=dict)  # abstract test -> concrete one
     extra_tests: dict[str, str] = field(default_factory=dict)  # those, as at the release
+    declared_jars: list[str] = field(default_factory=list)  # test-jars the module's pom uses
     notes: list[str] = field(default_factory=list)
     patch: str = ""
 
@@ -84,6 +85,7 @@ def carry(source: Checkout, history: History, target: Target,
     port.tests = _test_files(source, port)
     port.resources = _test_config(source, port)
     _concrete_subclasses(source, port)
+    port.declared_jars = _declared_test_jars(source, port)
     if not port.commits or not _production_changed(source, tag, tree, port.commits):
         port.conflict.append(f"{target.release} already has the change: nothing to carry")
         port.method, port.tree = "fixed-upstream", None
@@ -273,6 +275,29 @@ def _concrete_subclasses(source: Checkout, port: Port) -> None:
                 port.notes.append(f"{path.rsplit('/', 1)[-1]} is abstract: it runs through "
                                   f"{candidate.rsplit('/', 1)[-1]}")
                 break
+
+
+def _declared_test_jars(source: Checkout, port: Port) -> list[str]:
+    """The Hadoop test-jars the test modules' poms declare (MockRM for a MapReduce
+    test, DrainDispatcher from hadoop-yarn-common), as Maven gives them to Surefire."""
+    import xml.etree.ElementTree as ET
+    found: set[str] = set()
+    for module in sorted({_module(p) for p in port.tests}):
+        text = source.read_blob(port.tag, f"{module}/pom.xml")
+        if text is None:
+            continue
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            continue
+        for dep in root.iter():
+            if not dep.tag.endswith("}dependency") and dep.tag != "dependency":
+                continue
+            fields = {c.tag.rsplit("}", 1)[-1]: (c.text or "").strip() for c in dep}
+            if fields.get("groupId") == "org.apache.hadoop" and (
+                    fields.get("type") == "test-jar" or fields.get("classifier") == "tests"):
+                found.add(fields.get("artifactId", ""))
+    return sorted(f for f in found if f)
 
 
 _CONFIG = re.compile(r"^(?:[\w-]+-site\.xml|log4j\.properties)$")
