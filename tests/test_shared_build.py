@@ -3,6 +3,8 @@ confined to the Java files compiled on top of it (stock and patched overlays).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import TINY_FILE, TINY_FIXED, Tiny, git
 
 from hpatch import catalog as catalog_mod
@@ -37,3 +39,23 @@ def test_what_the_overlay_cannot_reach_gets_a_build_of_its_own(tiny: Tiny) -> No
     # not applied (applicable): its stock is HEAD already
     stock = Assessment(assessment.fix, State.APPLICABLE, "")
     assert not shares_head_build(checkout, stock)
+
+
+def test_test_classes_become_a_tests_jar_where_the_module_makes_none(tmp_path: Path) -> None:
+    """hadoop-mapreduce-client-core makes no -tests jar (2.7.1 never published one): its
+    compiled test classes are kept as one, and the build's key says so."""
+    import zipfile
+
+    from hpatch import treebuild
+    module = tmp_path / "stage" / "mr" / "target"
+    (module / "test-classes" / "p").mkdir(parents=True)
+    (module / "test-classes" / "p" / "Util.class").write_bytes(b"\xca\xfe")
+    (module / "mr-core-2.7.1.jar").write_bytes(b"jar")
+    spec = treebuild.BuildSpec("t", "2.7.1", ("mr",), (("mr", "mr-core"),), False, (), "i",
+                               test_classes=("mr-core",))
+    jars = treebuild._collect(spec, tmp_path / "stage", tmp_path / "entry")
+    assert jars == {"mr-core": "mr-core-2.7.1.jar", "mr-core:tests": "mr-core-2.7.1-tests.jar"}
+    with zipfile.ZipFile(tmp_path / "entry" / "jars" / "mr-core-2.7.1-tests.jar") as archive:
+        assert archive.namelist() == ["p/", "p/Util.class"]
+    plain = treebuild.BuildSpec("t", "2.7.1", ("mr",), (("mr", "mr-core"),), False, (), "i")
+    assert plain.key() != spec.key()

@@ -94,7 +94,8 @@ class CheckoutBuilder:
                                    differing, native=False,
                                    profiles=[p for m in differing
                                              if (p := reactor.modules[m].profile)]),
-                               image=image, progress=progress)
+                               image=image, progress=progress,
+                               test_classes=tuple(sorted(own_tests)))
         native, native_source = self._native(checkout, tree, reactor, assessment, image,
                                              notes, progress)
         classpath: list[Path] = []
@@ -179,7 +180,8 @@ def _published_test_classpath(release: Release, test_jars: Sequence[str], progre
 
 def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.Reactor, *,
                modules: list[str], keep: list[tuple[str, str]], native: bool,
-               args: list[str], image: str, progress: Progress) -> treebuild.Built:
+               args: list[str], image: str, progress: Progress,
+               test_classes: tuple[str, ...] = ()) -> treebuild.Built:
     """tree built in the build container (cached by its inputs), with the build fixes
     the release line needs applied to the copy when native code is built."""
     release = options.base.release
@@ -189,7 +191,8 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
         native=native, args=tuple(args), image=image,
         build_fixes=tuple(f"{f.id}:" + ",".join(v.digest() for v in f.variants)
                           for f in fixes),
-        inputs=treebuild.build_inputs(checkout, tree, reactor, modules))
+        inputs=treebuild.build_inputs(checkout, tree, reactor, modules),
+        test_classes=test_classes)
 
     def stage(directory: Path) -> list[str]:
         checkout.export_tree(tree, directory)
