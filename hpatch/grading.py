@@ -150,6 +150,8 @@ def broken_kind(outcome: Outcome) -> str:
         return "setup-crash"
     if text.startswith(("no result", "the reproducer ran no test")):
         return "no-result"
+    if text.startswith(("java.lang.NoClassDefFoundError", "java.lang.ClassNotFoundException")):
+        return "missing-jar"  # a class the test's classpath lacks (a test-scope dependency)
     return "exception-elsewhere"  # an exception from code the fix does not touch
 
 

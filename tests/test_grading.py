@@ -128,6 +128,9 @@ def test_stock_must_fail_the_same_way_on_every_repeat() -> None:
                 f"org.apache.hadoop.fs.FileSystemTestHelper.getAbsoluteTestRootPath;{CLS}.t")),
      "exception-elsewhere"),
     ("half a log", "timeout"),
+    (log(failed("java.lang.NoClassDefFoundError", "org/bouncycastle/x509/X509V1Certificate",
+                f"org.apache.hadoop.security.ssl.KeyStoreTestUtil.generateCertificate;{CLS}.t")),
+     "missing-jar"),
 ])
 def test_what_is_not_the_bug_is_named(text: str, kind: str) -> None:
     ok = parse_run(PASSED, 0, CLS)
