@@ -25,7 +25,7 @@ import org.junit.runner.notification.RunListener;
 public final class ReproRunner {
   private static final String BEGIN = "HPATCH-RESULT-BEGIN";
   private static final String END = "HPATCH-RESULT-END";
-  private static final int FRAMES = 12;
+  private static final int FRAMES = 60;  // deep enough to see a changed method under a crash
 
   private ReproRunner() {
   }
