@@ -82,7 +82,9 @@ def system_properties(poms: list[str]) -> dict[str, str]:
     found = {}
     for key, value in system.items():
         resolved = resolve(value, properties)
-        if resolved:
+        # A file of the module's source tree (krb5.conf) is not in the run: pointing at it
+        # would make a missing file the JVM's Kerberos configuration.
+        if resolved and "@DATA@/src/" not in resolved:
             found[key] = resolved
     return found
 
