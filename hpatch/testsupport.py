@@ -83,7 +83,7 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
         lines = patched[relative].splitlines(keepends=True)
         inserted = ["".join(lines[m.first_line - 1:m.last_line])
                     for path, _label, m in candidates if path == relative]
-        before = _with_new_imports(stock[relative], patched[relative])
+        before = with_new_imports(stock[relative], patched[relative])
         end = before.rstrip().rfind("}")
         texts[relative] = (before[:end] + "\n  // test support the fix adds (hpatch)\n"
                            + "\n".join(inserted) + before[end:])
@@ -93,7 +93,7 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
 _IMPORT = re.compile(r"^import\s+[\w.*\s]+;[ \t]*$", re.MULTILINE)
 
 
-def _with_new_imports(before: str, after: str) -> str:
+def with_new_imports(before: str, after: str) -> str:
     """before with the imports after adds (a hook's annotation, its types): an import
     changes no behaviour."""
     have = set(_IMPORT.findall(before))

@@ -51,3 +51,23 @@ def test_a_changed_field_selects_the_tests_that_use_it() -> None:
 def test_a_changed_method_selects_itself() -> None:
     after = BEFORE.replace("check(unrelated);", "check(unrelated + 1);")
     assert testmethods.changed_tests(BEFORE, after) == ["testOther"]
+
+
+def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> None:
+    """YARN-4354's tests do not merge onto 2.7.1's file (later commits rewrote other
+    methods): the methods the commit changes are carried onto the release's own file,
+    with the imports they need; the rest of the release's file stays as it is."""
+    from hpatch.importer.port import splice_methods
+    release = BEFORE.replace("check(first());", "check(first()); // the release's own")
+    before = BEFORE.replace("check(unrelated);", "check(unrelated, 2); // later API")
+    after = before.replace("  private static String first() {",
+                           "  @Test\n  public void testNew() {\n    check(Util.x());\n  }\n\n"
+                           "  private static String first() {").replace(
+        "import org.junit.Test;\n", "import org.junit.Test;\nimport q.Util;\n").replace(
+        '"/a", "/b", };', '"/a", "/b", "/c", };')
+    spliced = splice_methods(release, before, after)
+    assert spliced is not None
+    assert "public void testNew()" in spliced and "import q.Util;" in spliced
+    assert "check(first()); // the release's own" in spliced
+    assert "later API" not in spliced  # an unchanged method keeps the release's form
+    assert testmethods.changed_tests(release, spliced) == ["testNew"]

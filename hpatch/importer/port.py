@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpatch import checkout as git_ops
-from hpatch import patching, upstream
+from hpatch import patching, testmethods, upstream
 from hpatch.checkout import Author, Checkout
 from hpatch.errors import UsageError
 from hpatch.releases import Release
@@ -242,12 +242,57 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
             tree = applied.tree
             files.update({p: t for p in paths if (t := source.read_blob(tree, p)) is not None})
             continue
-        port.notes.append(f"the tests of {commit.short} do not merge onto {port.tag}: taken "
-                          "as they are in that commit")
         for path in paths:
-            port.tests_before.setdefault(path, source.read_blob(f"{commit.sha}^", path))
-        files.update({p: t for p in paths if (t := source.read_blob(commit.sha, p)) is not None})
+            before = source.read_blob(f"{commit.sha}^", path)
+            after = source.read_blob(commit.sha, path)
+            here = source.read_blob(tree, path)
+            if after is None:
+                continue
+            spliced = splice_methods(here, before, after) if here is not None else None
+            if spliced is not None:
+                # Only the methods the commit changes, onto the release's own test file.
+                port.notes.append(f"the tests of {commit.short} do not merge onto {port.tag}: "
+                                  f"the methods it changes in {path.rsplit('/', 1)[-1]} are "
+                                  "carried onto the release's file")
+                port.tests_before.setdefault(path, here)
+                files[path] = spliced
+            else:
+                port.notes.append(f"the tests of {commit.short} do not merge onto {port.tag}: "
+                                  f"{path.rsplit('/', 1)[-1]} is taken as it is in that commit")
+                port.tests_before.setdefault(path, before)
+                files[path] = after
     return files
+
+
+def splice_methods(release: str, before: str | None, after: str) -> str | None:
+    """release's test file with the methods the commit (before -> after) adds or changes
+    put in, as after has them, and the imports after adds; None when a changed method
+    cannot be placed (it sits in an inner class) or nothing changes."""
+    from hpatch import testsupport
+    changed = testmethods.changed_methods(before, after)
+    ours = {m.name: m for m in testmethods.methods(after)}
+    if not changed or any(name not in ours for name in changed):
+        return None
+    lines = release.splitlines(keepends=True)
+    theirs = {m.name: m for m in testmethods.methods(release)}
+    new_lines = after.splitlines(keepends=True)
+    added: list[str] = []
+    replaced: list[tuple[int, int, str]] = []
+    for name in sorted(changed, key=lambda n: ours[n].first_line):
+        method = ours[name]
+        text = "".join(new_lines[method.first_line - 1:method.last_line])
+        if name in theirs:
+            old = theirs[name]
+            replaced.append((old.first_line - 1, old.last_line, text))
+        else:
+            added.append(text)
+    for start, end, text in sorted(replaced, reverse=True):
+        lines[start:end] = [text]
+    result = "".join(lines)
+    if added:
+        close = result.rstrip().rfind("}")
+        result = result[:close] + "\n" + "\n".join(added) + result[close:]
+    return testsupport.with_new_imports(result, after)
 
 
 _ABSTRACT = re.compile(r"^\s*(?:public\s+)?abstract\s+(?:public\s+)?class\s+(\w+)", re.MULTILINE)
