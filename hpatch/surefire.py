@@ -82,8 +82,10 @@ def system_properties(poms: list[str]) -> dict[str, str]:
     found = {}
     for key, value in system.items():
         resolved = resolve(value, properties)
-        # A file of the module's source tree (krb5.conf) is not in the run: pointing at it
-        # would make a missing file the JVM's Kerberos configuration.
+        if resolved:
+            # The module's test resources (krb5.conf) are the reproducer's: its classes dir.
+            resolved = resolved.replace("@DATA@/src/test/resources/", "@TESTCLASSES@/")
+        # Any other file of the module's source tree is not in the run.
         if resolved and "@DATA@/src/" not in resolved:
             found[key] = resolved
     return found

@@ -345,7 +345,7 @@ def _declared_test_jars(source: Checkout, port: Port) -> list[str]:
     return sorted(f for f in found if f)
 
 
-_CONFIG = re.compile(r"^(?:[\w-]+-site\.xml|log4j\.properties)$")
+_CONFIG = re.compile(r"^(?:[\w-]+-site\.xml|log4j\.properties|krb5\.conf)$")
 
 
 def _test_config(source: Checkout, port: Port) -> dict[str, str]:
