@@ -147,6 +147,11 @@ class Fix:
         """Hadoop modules whose -tests jar the reproducer compiles and runs against."""
         return [str(m) for m in self.reproducer.get("test_jars", [])]
 
+    @property
+    def reproducer_test_deps(self) -> list[str]:
+        """Third-party test-scope libraries (group:artifact:version) the test module uses."""
+        return [str(d) for d in self.reproducer.get("test_deps", [])]
+
     def reproducer_methods(self, release: Release) -> list[str]:
         """The test methods to run (empty: every test of the class)."""
         methods = list(self.reproducer.get("methods", []))
@@ -433,7 +438,8 @@ def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str]
 # An upstream test as reproducer: `class` is the upstream test class, `methods` the
 # ones its fix added or changed (only those run), `upstream` the test files the
 # sources dir holds as they are at each variant's release (with the module's test
-# configuration files), `test_jars` the modules whose -tests jar it needs. `missing`
+# configuration files), `test_jars` the modules whose -tests jar it needs, `test_deps`
+# the test-scope libraries its module's pom declares (group:artifact:version). `missing`
 # says why an entry has no reproducer yet (verify is then inconclusive, never a pass).
 REPRODUCER_SCHEMA: Schema = {
     "class": (str, True),
@@ -444,6 +450,7 @@ REPRODUCER_SCHEMA: Schema = {
     "upstream": (list, False),
     "missing": (str, False),
     "test_jars": (list, False),
+    "test_deps": (list, False),
 }
 REPRODUCER_RANGE_SCHEMA: Schema = {
     "releases": ((str, STRINGS), True),

@@ -522,7 +522,7 @@ def test_upstream_tests_are_graded_by_the_rule(upstream: Path, cached_release: s
     assert result.code == 1
 
 
-def test_the_modules_declared_test_jars_are_the_reproducers(upstream: Path,
+def test_the_modules_declared_test_jars_and_libraries_are_the_reproducers(upstream: Path,
                                                             tmp_path: Path) -> None:
     """The test-jars the test module's pom declares (a MapReduce test's MockRM) go on the
     reproducer's classpath, as Maven gives them to Surefire."""
@@ -533,7 +533,11 @@ def test_the_modules_declared_test_jars_are_the_reproducers(upstream: Path,
     _edit(repo, pom, "<dependencies>\n", "<dependencies>\n    <dependency>\n"
           "      <groupId>org.apache.hadoop</groupId>\n"
           "      <artifactId>hadoop-yarn-server-resourcemanager</artifactId>\n"
-          "      <type>test-jar</type>\n      <scope>test</scope>\n    </dependency>\n")
+          "      <type>test-jar</type>\n      <scope>test</scope>\n    </dependency>\n"
+          "    <dependency>\n      <groupId>org.bouncycastle</groupId>\n"
+          "      <artifactId>bcprov-jdk16</artifactId>\n      <version>1.46</version>\n"
+          "      <scope>test</scope>\n"
+          "    </dependency>\n")
     _commit(repo, "Release 2.4.5")
     git(repo, "tag", "rel/release-2.4.5")
     _edit(repo, STRING_UTILS, BUGGY, FIXED)
@@ -547,3 +551,8 @@ def test_the_modules_declared_test_jars_are_the_reproducers(upstream: Path,
     meta = tomllib.loads((team / "HADOOP-90050" / "fix.toml").read_text())
     assert meta["reproducer"]["test_jars"] == ["hadoop-common",
                                                "hadoop-yarn-server-resourcemanager"]
+    # a test-scope library (2.7.1's poms take its version from hadoop-project's
+    # dependencyManagement); JUnit and Mockito, which hadoop-common also declares, are
+    # the harness's own
+    assert meta["reproducer"]["test_deps"] == ["org.bouncycastle:bcprov-jdk16:1.46"]
+    assert run_hpatch("--catalog", str(team), "lint").code == 0

@@ -42,7 +42,8 @@ class CheckoutBuilder:
         touched = write_sides(checkout, assessment, work)
         tree = stock_tree(checkout, assessment)
         published, unpublished = _published_test_classpath(
-            self.options.base.release, assessment.fix.reproducer_test_jars, progress)
+            self.options.base.release, assessment.fix.reproducer_test_jars, progress,
+            assessment.fix.reproducer_test_deps)
         reactor = forks.read_reactor(checkout, tree)
         hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
         artifacts = {m["artifact"] for m in hadoop.values()}
@@ -161,15 +162,15 @@ class CheckoutBuilder:
                                   "build_fixes": built.meta.get("build_fixes")}
 
 
-def _published_test_classpath(release: Release, test_jars: Sequence[str], progress: Progress
-                              ) -> tuple[list[Path], list[str]]:
+def _published_test_classpath(release: Release, test_jars: Sequence[str], progress: Progress,
+                              test_deps: Sequence[str] = ()) -> tuple[list[Path], list[str]]:
     """The release's test classpath with the -tests jars it published; the artifacts whose
     -tests jar it never published (most YARN server modules at 2.7.1), to build."""
     wanted = list(test_jars)
     unpublished: list[str] = []
     while True:
         try:
-            return release_classpath(release, progress, wanted), unpublished
+            return release_classpath(release, progress, wanted, test_deps), unpublished
         except MavenError as exc:
             gone = [j for j in wanted if f":{j}:jar:tests:" in str(exc)]
             if not gone:

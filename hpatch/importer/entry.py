@@ -82,6 +82,7 @@ class ReproSet:
     upstream_paths: list[str]
     others: list[str]
     declared_jars: tuple[str, ...] = ()
+    declared_deps: tuple[str, ...] = ()
 
 
 def _write_reproducer(entry: Path, port: Port) -> ReproSet:
@@ -109,7 +110,7 @@ def _write_reproducer(entry: Path, port: Port) -> ReproSet:
     _count, test_class, methods = candidates[0]
     others = [f"{c} ({', '.join(m)})" for n, c, m in candidates[1:] if n]
     return ReproSet(port.release, sources, test_class, methods, sorted(port.tests), others,
-                    tuple(port.declared_jars))
+                    tuple(port.declared_jars), tuple(port.declared_deps))
 
 
 def _relative(path: str) -> str:
@@ -286,6 +287,8 @@ def _reproducer_toml(sets: list[ReproSet], ranges: dict[str, ReleaseRange]) -> l
              f"methods = {catalog_mod.toml_value(main.methods)}",
              f"upstream = {catalog_mod.toml_value(main.upstream_paths)}",
              f"test_jars = {catalog_mod.toml_value(jars)}"]
+    if main.declared_deps:
+        lines.append(f"test_deps = {catalog_mod.toml_value(list(main.declared_deps))}")
     for repro in sets:
         if not repro.test_class:
             continue  # that release's tests change no method: the default set serves

@@ -44,6 +44,7 @@ class Port:
     subclasses: dict[str, str] = field(default_factory=dict)  # abstract test -> concrete one
     extra_tests: dict[str, str] = field(default_factory=dict)  # those, as at the release
     declared_jars: list[str] = field(default_factory=list)  # test-jars the module's pom uses
+    declared_deps: list[str] = field(default_factory=list)  # its test-scope libraries
     notes: list[str] = field(default_factory=list)
     patch: str = ""
 
@@ -86,6 +87,7 @@ def carry(source: Checkout, history: History, target: Target,
     port.resources = _test_config(source, port)
     _concrete_subclasses(source, port)
     port.declared_jars = _declared_test_jars(source, port)
+    port.declared_deps = _declared_test_deps(source, port)
     if not port.commits or not _production_changed(source, tag, tree, port.commits):
         port.conflict.append(f"{target.release} already has the change: nothing to carry")
         port.method, port.tree = "fixed-upstream", None
@@ -320,6 +322,41 @@ def _concrete_subclasses(source: Checkout, port: Port) -> None:
                 port.notes.append(f"{path.rsplit('/', 1)[-1]} is abstract: it runs through "
                                   f"{candidate.rsplit('/', 1)[-1]}")
                 break
+
+
+# Hadoop's own modules come as test_jars; JUnit and Mockito are the harness's own.
+_HARNESS_GROUPS = ("org.apache.hadoop", "junit", "org.mockito", "org.hamcrest")
+
+
+def _declared_test_deps(source: Checkout, port: Port) -> list[str]:
+    """The third-party test-scope libraries (group:artifact:version) the test modules'
+    poms declare, versions from their own pom or hadoop-project's dependencyManagement,
+    as Maven puts them on Surefire's classpath (bouncycastle for HDFS's SSL tests)."""
+    import xml.etree.ElementTree as ET
+
+    def deps(text: str | None) -> list[dict[str, str]]:
+        if text is None:
+            return []
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            return []
+        return [{c.tag.rsplit("}", 1)[-1]: (c.text or "").strip() for c in d}
+                for d in root.iter() if d.tag.rsplit("}", 1)[-1] == "dependency"]
+
+    managed = {(d.get("groupId"), d.get("artifactId")): d.get("version", "")
+               for d in deps(source.read_blob(port.tag, "hadoop-project/pom.xml"))}
+    found: set[str] = set()
+    for module in sorted({_module(p) for p in port.tests}):
+        for dep in deps(source.read_blob(port.tag, f"{module}/pom.xml")):
+            group, artifact = dep.get("groupId", ""), dep.get("artifactId", "")
+            if dep.get("scope") != "test" or group.startswith(_HARNESS_GROUPS) or \
+                    dep.get("type") not in (None, "jar") or dep.get("classifier"):
+                continue
+            version = dep.get("version") or managed.get((group, artifact), "")
+            if group and artifact and version and "${" not in version:
+                found.add(f"{group}:{artifact}:{version}")
+    return sorted(found)
 
 
 def _declared_test_jars(source: Checkout, port: Port) -> list[str]:
