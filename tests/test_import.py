@@ -556,3 +556,32 @@ def test_the_modules_declared_test_jars_and_libraries_are_the_reproducers(upstre
     # the harness's own
     assert meta["reproducer"]["test_deps"] == ["org.bouncycastle:bcprov-jdk16:1.46"]
     assert run_hpatch("--catalog", str(team), "lint").code == 0
+
+
+def test_a_backport_using_an_earlier_changes_helper_names_it(upstream: Path,
+                                                             tmp_path: Path) -> None:
+    """The backport applies, but calls a helper an earlier commit on its branch added
+    (HDFS-9220 and HDFS-8722's doCrcRecalc): named; --with-prerequisites carries it."""
+    repo = tmp_path / "helper"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-helper", "rel/release-2.4.1")
+    _edit(repo, STRING_UTILS, "  /** The same as String.format(",
+          "  static boolean noneIn(String[] strs) {\n    return strs == null || "
+          "strs.length == 0;\n  }\n\n  /** The same as String.format(")
+    earlier = _commit(repo, "HADOOP-90060. Add noneIn. Contributed by T.")
+    _edit(repo, STRING_UTILS, BUGGY, '    if (noneIn(strs)) { return ""; }\n')
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    _commit(repo, "HADOOP-90061. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.7")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1")
+    assert code == 0, err
+    review = tomllib.loads((team / "HADOOP-90061" / "fix.toml").read_text())["imported"]["review"]
+    assert "uses noneIn, which the release lacks" in review and earlier[:11] in review
+    code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1",
+                           "--with-prerequisites", "--force")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90061" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["prerequisites"] == [earlier]
+    assert "static boolean noneIn" in (team / "HADOOP-90061" / variant["patch"]).read_text()

@@ -79,6 +79,10 @@ def carry(source: Checkout, history: History, target: Target,
         carried = _carry_change(source, group, tree, port)
         if carried is None:
             carried = _with_prerequisites(source, group, tree, port, carry=with_prerequisites)
+        elif port.commits and port.commits[-1].production_paths and carried != tree:
+            # It applies, but may use what an earlier change on its branch brought.
+            carried = _symbol_prerequisites(source, port.commits[-1], tree, port,
+                                            carry=with_prerequisites) or carried
         if carried is None:
             return port
         tree = carried
@@ -152,6 +156,64 @@ def _with_prerequisites(source: Checkout, group: list[Commit], tree: str, port: 
         port.notes.append(f"{commit.short} carried on top of its prerequisites: {named}")
         return after
     return None
+
+
+_IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
+
+
+def _symbol_prerequisites(source: Checkout, commit: Commit, tree: str, port: Port, *,
+                          carry: bool) -> str | None:
+    """A backport that applies but uses names its release lacks (a field, a helper an
+    earlier change on its branch added): the commits between the release's fork point
+    and it that add them are named; with carry, put on first. The tree, or None."""
+    from hpatch import javasrc
+    diff = git_ops.commit_diff_paths(source, commit.sha, commit.production_paths)
+    added = {m for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")
+             for m in _IDENT.findall(javasrc.strip(ln[1:]))}
+    release = "\n".join(javasrc.strip(t) for p in commit.production_paths
+                        if (t := source.read_blob(tree, p)) is not None)
+    preimage = "\n".join(javasrc.strip(t) for p in commit.production_paths
+                         if (t := source.read_blob(f"{commit.sha}^", p)) is not None)
+    missing = sorted(n for n in added if not re.search(rf"\b{n}\b", release)
+                     and re.search(rf"\b{n}\b", preimage))
+    base = git_ops.merge_base(source, port.tag, commit.sha)
+    if not missing or base is None:
+        return None
+    entries = git_ops.log_range(source, f"{base}..{commit.sha}^", commit.production_paths)
+    if len(entries) > MAX_CANDIDATES:
+        return None
+    bringing = []
+    for entry in entries:
+        earlier = Commit(entry, source.touched_paths(entry.sha))
+        text = git_ops.commit_diff_paths(source, earlier.sha, earlier.production_paths)
+        plus = "\n".join(ln for ln in text.splitlines() if ln.startswith("+"))
+        if any(re.search(rf"\b{n}\b", plus) for n in missing):
+            bringing.append(earlier)
+    if not bringing:
+        return None
+    named = "; ".join(f"{c.short} {clean_subject(c)[:70]}" for c in bringing)
+    if not carry:
+        port.notes.append(f"{commit.short} uses {', '.join(missing[:5])}, which the release "
+                          f"lacks; earlier upstream change(s) bring them: {named} "
+                          "(--with-prerequisites carries them)")
+        return None
+    current = tree  # the tree before this change: its prerequisites go first, then it
+    for earlier in bringing:
+        applied = git_ops.apply_to_tree(source, current, git_ops.commit_diff_paths(
+            source, earlier.sha, earlier.production_paths))
+        if applied.tree is None:
+            port.notes.append(f"{commit.short} uses {', '.join(missing[:5])}; {named} would "
+                              "bring them but does not apply")
+            return None
+        current = applied.tree
+    again = git_ops.apply_to_tree(source, current, diff)
+    if again.tree is None:
+        return None
+    port.prerequisites.extend(bringing)
+    port.method = "with-prerequisites"
+    port.notes.append(f"{commit.short} uses {', '.join(missing[:5])}, which the release "
+                      f"lacks: carried on top of {named}")
+    return again.tree
 
 
 def _prerequisites_of(source: Checkout, commit: Commit, tree: str, tag: str,
