@@ -60,9 +60,12 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     from hpatch.importer.port import splice_methods
     release = BEFORE.replace("check(first());", "check(first()); // the release's own")
     before = BEFORE.replace("check(unrelated);", "check(unrelated, 2); // later API")
+    before = before.replace("  private static String first() {",
+                            "  private static String helper() {\n    return \"h\";\n  }\n\n"
+                            "  private static String first() {")
     after = before.replace("  private static String first() {",
-                           "  @Test\n  public void testNew() {\n    check(Util.x());\n  }\n\n"
-                           "  private static String first() {").replace(
+                           "  @Test\n  public void testNew() {\n    check(Util.x() + helper());"
+                           "\n  }\n\n  private static String first() {").replace(
         "import org.junit.Test;\n", "import org.junit.Test;\nimport q.Util;\n").replace(
         '"/a", "/b", };', '"/a", "/b", "/c", };')
     spliced = splice_methods(release, before, after)
@@ -70,4 +73,6 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     assert "public void testNew()" in spliced and "import q.Util;" in spliced
     assert "check(first()); // the release's own" in spliced
     assert "later API" not in spliced  # an unchanged method keeps the release's form
+    # the helper an earlier change added, which the new test calls, comes along
+    assert "private static String helper()" in spliced
     assert testmethods.changed_tests(release, spliced) == ["testNew"]

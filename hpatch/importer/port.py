@@ -339,6 +339,15 @@ def splice_methods(release: str, before: str | None, after: str) -> str | None:
         return None
     lines = release.splitlines(keepends=True)
     theirs = {m.name: m for m in testmethods.methods(release)}
+    # ... and the helpers they call that the release's file lacks (an earlier change's).
+    todo = list(changed)
+    while todo:
+        body = ours[todo.pop()].body
+        for name in ours:
+            if name not in theirs and name not in changed and re.search(
+                    rf"(?<![\w$.]){re.escape(name)}\s*\(", body):
+                changed.add(name)
+                todo.append(name)
     new_lines = after.splitlines(keepends=True)
     added: list[str] = []
     replaced: list[tuple[int, int, str]] = []
