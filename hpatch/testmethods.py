@@ -153,6 +153,19 @@ _FIELD = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:private|public|protect
                     r"transient|volatile)\s+)+[\w$.<>\[\], ?]+?\s+([A-Za-z_$][\w$]*)\s*(?:=|;)")
 
 
+def line_depths(code: str) -> list[int]:
+    """The brace depth at the start of each line of code (1: a class body's members)."""
+    depth = _depths(code)
+    starts = [0] + [i + 1 for i, c in enumerate(code) if c == "\n"]
+    return [depth[s] if s < len(depth) else 0 for s in starts[:len(code.splitlines())]]
+
+
+def field_declaration(line: str) -> str | None:
+    """The field a (comment-stripped) line declares, if it starts a field declaration."""
+    match = _FIELD.match(line)
+    return match.group(1) if match else None
+
+
 def _fields_at(source: str, lines: list[int]) -> set[str]:
     """The fields whose declarations hold these 1-based lines (the declaration is the
     nearest line above that declares one; an initializer may span lines)."""

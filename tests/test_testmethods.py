@@ -61,10 +61,12 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     release = BEFORE.replace("check(first());", "check(first()); // the release's own")
     before = BEFORE.replace("check(unrelated);", "check(unrelated, 2); // later API")
     before = before.replace("  private static String first() {",
-                            "  private static String helper() {\n    return \"h\";\n  }\n\n"
+                            "  private static String helper() {\n    return \"h\" + dir;\n  }\n\n"
+                            "  private static final String dir =\n      \"d\";\n\n"
                             "  private static String first() {")
     after = before.replace("  private static String first() {",
-                           "  @Test\n  public void testNew() {\n    check(Util.x() + helper());"
+                           "  @Test\n  public void testNew() {\n    final String local = \"l\";\n"
+                           "    check(Util.x() + helper() + local);"
                            "\n  }\n\n  private static String first() {").replace(
         "import org.junit.Test;\n", "import org.junit.Test;\nimport q.Util;\n").replace(
         '"/a", "/b", };', '"/a", "/b", "/c", };')
@@ -75,4 +77,6 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     assert "later API" not in spliced  # an unchanged method keeps the release's form
     # the helper an earlier change added, which the new test calls, comes along
     assert "private static String helper()" in spliced
+    assert 'private static final String dir =\n      "d";' in spliced  # and its field
+    assert spliced.count("final String local") == 1  # a local stays a local
     assert testmethods.changed_tests(release, spliced) == ["testNew"]

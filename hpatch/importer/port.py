@@ -328,6 +328,34 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
     return files
 
 
+def _missing_fields(release: str, after: str, bodies: list[str]) -> list[str]:
+    """The field declarations of after that the carried bodies use and the release's
+    file lacks (`inputDir`, which an earlier change added), as after has them."""
+    from hpatch import javasrc
+    stripped = javasrc.strip(after)
+    code = stripped.splitlines()
+    depth = testmethods.line_depths(stripped)
+    text = after.splitlines(keepends=True)
+    have = javasrc.strip(release)
+    found = []
+    at = 0
+    while at < len(code):
+        match = testmethods.field_declaration(code[at]) if depth[at] == 1 else None
+        if match is None:
+            at += 1
+            continue
+        end = at
+        while end < len(code) - 1 and not code[end].rstrip().endswith(";"):
+            end += 1
+        name = match
+        used = any(re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", b) for b in bodies)
+        declared = re.search(rf"\b{re.escape(name)}\s*[=;]", have)
+        if used and not declared:
+            found.append("".join(text[at:end + 1]))
+        at = end + 1
+    return found
+
+
 def splice_methods(release: str, before: str | None, after: str) -> str | None:
     """release's test file with the methods the commit (before -> after) adds or changes
     put in, as after has them, and the imports after adds; None when a changed method
@@ -359,6 +387,7 @@ def splice_methods(release: str, before: str | None, after: str) -> str | None:
             replaced.append((old.first_line - 1, old.last_line, text))
         else:
             added.append(text)
+    added.extend(_missing_fields(release, after, [ours[n].body for n in changed]))
     for start, end, text in sorted(replaced, reverse=True):
         lines[start:end] = [text]
     result = "".join(lines)
