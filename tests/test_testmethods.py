@@ -62,7 +62,8 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     before = BEFORE.replace("check(unrelated);", "check(unrelated, 2); // later API")
     before = before.replace("  private static String first() {",
                             "  private static String helper() {\n    return \"h\" + dir;\n  }\n\n"
-                            "  private static final String dir =\n      \"d\";\n\n"
+                            "  private static final String root = \"r\";\n"
+                            "  private static final String dir =\n      root + \"d\";\n\n"
                             "  private static String first() {")
     after = before.replace("  private static String first() {",
                            "  @Test\n  public void testNew() {\n    final String local = \"l\";\n"
@@ -77,6 +78,7 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     assert "later API" not in spliced  # an unchanged method keeps the release's form
     # the helper an earlier change added, which the new test calls, comes along
     assert "private static String helper()" in spliced
-    assert 'private static final String dir =\n      "d";' in spliced  # and its field
+    # and its field, and the field that one uses, in their order
+    assert spliced.index('root = "r";') < spliced.index('dir =\n      root + "d";')
     assert spliced.count("final String local") == 1  # a local stays a local
     assert testmethods.changed_tests(release, spliced) == ["testNew"]

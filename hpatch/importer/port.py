@@ -329,31 +329,38 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
 
 
 def _missing_fields(release: str, after: str, bodies: list[str]) -> list[str]:
-    """The field declarations of after that the carried bodies use and the release's
-    file lacks (`inputDir`, which an earlier change added), as after has them."""
+    """The field declarations of after that the carried bodies use (directly, or through
+    another such field) and the release's file lacks (`inputDir`, which an earlier
+    change added), in after's order, as after has them."""
     from hpatch import javasrc
     stripped = javasrc.strip(after)
     code = stripped.splitlines()
     depth = testmethods.line_depths(stripped)
     text = after.splitlines(keepends=True)
     have = javasrc.strip(release)
-    found = []
+    fields: list[tuple[str, str, str]] = []  # (name, its declaration as code, as text)
     at = 0
     while at < len(code):
-        match = testmethods.field_declaration(code[at]) if depth[at] == 1 else None
-        if match is None:
+        name = testmethods.field_declaration(code[at]) if depth[at] == 1 else None
+        if name is None:
             at += 1
             continue
         end = at
         while end < len(code) - 1 and not code[end].rstrip().endswith(";"):
             end += 1
-        name = match
-        used = any(re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", b) for b in bodies)
-        declared = re.search(rf"\b{re.escape(name)}\s*[=;]", have)
-        if used and not declared:
-            found.append("".join(text[at:end + 1]))
+        if not re.search(rf"\b{re.escape(name)}\s*[=;]", have):
+            fields.append((name, "\n".join(code[at:end + 1]), "".join(text[at:end + 1])))
         at = end + 1
-    return found
+    wanted: set[str] = set()
+    sources = list(bodies)
+    while sources:
+        body = sources.pop()
+        for name, declaration, _ in fields:
+            if name not in wanted and re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])",
+                                                body):
+                wanted.add(name)
+                sources.append(declaration.split("=", 1)[1] if "=" in declaration else "")
+    return [declared for name, _, declared in fields if name in wanted]
 
 
 def splice_methods(release: str, before: str | None, after: str) -> str | None:
