@@ -9,6 +9,8 @@
 #   src/repro              the reproducer's sources; RUNNER: the harness runner
 #   test-class.txt         the JUnit class to run
 #   test-methods.txt       (optional) only these of its methods, comma-separated
+#   surefire-properties.txt (optional) key=value: the test module's Surefire system
+#                          properties, @DATA@ and @TESTCLASSES@ standing for this run's
 # NATIVE (optional): a directory holding libhadoop.so for this release
 # Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt
 set -uo pipefail
@@ -59,9 +61,20 @@ compile() {  # name, output dir, classpath, sources dir...
 }
 
 mkdir -p src/stock src/patched
-compile stock classes/stock "$(side_cp stock)" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
+if ! compile stock classes/stock "$(side_cp stock)" src/stock; then
+  # The fix's test hooks (src/stock-plain holds stock without them) need more of the fix:
+  # stock goes without them, and says so.
+  if [ ! -d src/stock-plain ]; then echo "hpatch-progress: stock does not compile"; exit 0; fi
+  cp compile-stock.log compile-stock-hooks.log
+  cp -r src/stock-plain/. src/stock/ && rm -rf classes/stock && echo dropped > stock-hooks-dropped.txt
+  compile stock classes/stock "$(side_cp stock)" src/stock || { echo "hpatch-progress: stock does not compile"; exit 0; }
+fi
 compile patched classes/patched "$(side_cp patched)" src/patched || { echo "hpatch-progress: patched does not compile"; exit 0; }
-compile repro classes/repro "$(side_cp stock)" src/repro "$HARNESS/runner" || { echo "hpatch-progress: reproducer does not compile"; exit 0; }
+if ! compile repro classes/repro "$WORK/classes/stock:$(side_cp stock)" src/repro "$HARNESS/runner"; then
+  # Against patched it may compile: the test needs API the fix adds (graded inconclusive).
+  compile repro-patched classes/repro-patched "$WORK/classes/patched:$(side_cp patched)" src/repro "$HARNESS/runner"
+  echo "hpatch-progress: reproducer does not compile"; exit 0
+fi
 # Resources beside the reproducer's sources (an upstream test's hdfs-site.xml) go on its classpath.
 ( cd src/repro && find . -type f ! -name '*.java' -exec cp --parents {} ../../classes/repro/ \; )
 
@@ -71,9 +84,18 @@ run() {  # side, n
   lib="$(side_native "$side")"
   cp="$(side_cp "$side")"
   if [ -n "$lib" ]; then opts+=("-Djava.library.path=$lib"); fi
-  mkdir -p "$data"
+  mkdir -p "$data/target"
+  # An upstream test's module Surefire properties (surefire-properties.txt): its build
+  # directory is the run's data directory, its test classes the reproducer's.
+  ln -sfn "$WORK/classes/repro" "$data/target/test-classes"
+  local sysprops=()
+  if [ -f surefire-properties.txt ]; then
+    while IFS= read -r line; do
+      line="${line//@DATA@/$data}"; sysprops+=("-D${line//@TESTCLASSES@/$WORK/classes/repro}")
+    done < surefire-properties.txt
+  fi
   echo "hpatch-progress: running $side ($n/$REPEAT)"
-  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${opts[@]}" \
+  ( cd "$data" && timeout --kill-after=10 "$TIMEOUT" "$JAVA" -Xmx1g "${JVM_OPTS[@]}" "${sysprops[@]}" "${opts[@]}" \
       -Dtest.build.data="$data" -Djava.io.tmpdir="$data" -Dhadoop.log.dir="$data" \
       -cp "$WORK/classes/$side:$WORK/classes/repro:$cp" \
       org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" "$TEST_METHODS" ) > "$side-$n.log" 2>&1

@@ -149,6 +149,11 @@ class Fix:
         """Hadoop modules whose -tests jar the reproducer compiles and runs against."""
         return [str(m) for m in self.reproducer.get("test_jars", [])]
 
+    @property
+    def reproducer_test_deps(self) -> list[str]:
+        """Third-party test-scope libraries (group:artifact:version) the test module uses."""
+        return [str(d) for d in self.reproducer.get("test_deps", [])]
+
     def reproducer_methods(self, release: Release) -> list[str]:
         """The test methods to run (empty: every test of the class)."""
         methods = list(self.reproducer.get("methods", []))
@@ -310,6 +315,35 @@ def order_problems(root: Path, fix_ids: list[str]) -> list[str]:
     return found
 
 
+_ORDER = re.compile(r"^order\s*=\s*\[[^\]]*\]", re.MULTILINE)
+
+
+def add_to_order(root: Path, fix_ids: list[str]) -> list[str]:
+    """Append fix_ids that catalog.toml's `order` leaves out (the rest of the file as it
+    is), so that lint stays clean after an import; the ids added. No catalog.toml: none."""
+    index = root / "catalog.toml"
+    if not index.is_file():
+        return []
+    order = _read_toml(index).get("order", [])
+    if not _matches(order, STRINGS):
+        raise CatalogError(f"{index}: `order` must be a list of fix ids")
+    added = [i for i in dict.fromkeys(fix_ids) if i not in order]
+    if not added:
+        return []
+    text = index.read_text(encoding="utf-8")
+    names = [toml_value(i) for i in [*order, *added]]
+    listing = "order = [" + ",\n         ".join(
+        ", ".join(names[n:n + 4]) for n in range(0, len(names), 4)) + "]"
+    match = _ORDER.search(text)
+    # Without an `order`, it goes first: after a [table] it would belong to the table.
+    text = (text[:match.start()] + listing + text[match.end():] if match
+            else listing + "\n" + text)
+    partial = index.with_name(f".{index.name}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(index)
+    return added
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -430,7 +464,8 @@ def _probe_patterns(value: str | list[Any], where: str) -> tuple[re.Pattern[str]
 # An upstream test as reproducer: `class` is the upstream test class, `methods` the
 # ones its fix added or changed (only those run), `upstream` the test files the
 # sources dir holds as they are at each variant's release (with the module's test
-# configuration files), `test_jars` the modules whose -tests jar it needs. `missing`
+# configuration files), `test_jars` the modules whose -tests jar it needs, `test_deps`
+# the test-scope libraries its module's pom declares (group:artifact:version). `missing`
 # says why an entry has no reproducer yet (verify is then inconclusive, never a pass).
 REPRODUCER_SCHEMA: Schema = {
     "class": (str, True),
@@ -441,6 +476,7 @@ REPRODUCER_SCHEMA: Schema = {
     "upstream": (list, False),
     "missing": (str, False),
     "test_jars": (list, False),
+    "test_deps": (list, False),
 }
 REPRODUCER_RANGE_SCHEMA: Schema = {
     "releases": ((str, STRINGS), True),

@@ -175,6 +175,26 @@ class Checkout:
         why = f" (git: {said[0]})" if said and "not a git repository" not in said[0] else ""
         raise NotARepoError(f"not a git repository: {path}{why}")
 
+    @classmethod
+    def open_repository(cls, path: Path) -> Checkout:
+        """A repository to read history from: a clone with a work tree, a bare mirror
+        (`git clone --mirror`) or a `.git` directory. A bare one is its own root: the
+        commands run on it never need a work tree (they use private indexes)."""
+        try:
+            return cls.open(path)
+        except NotARepoError as exc:
+            if not path.is_dir():
+                raise
+            done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
+                            cwd=path, env=_GIT_ENV, check=False)
+            lines = done.stdout.splitlines()
+            if done.returncode != 0 or len(lines) != 2:
+                raise exc from None
+            git_dir = Path(lines[1])
+            if lines[0] == "false" and git_dir.name == ".git":
+                return cls.open(git_dir.parent)  # the .git of a clone: its work tree
+            return cls(git_dir, git_dir, git_dir)
+
     # -- running git -------------------------------------------------------
 
     def git(self, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
@@ -826,6 +846,34 @@ def grep_history(checkout: Checkout, pattern: str) -> list[LogEntry]:
                               subject, body, int(stamp)))
     found.sort(key=lambda e: e.committed)
     return found
+
+
+def log_range(checkout: Checkout, rev_range: str, paths: Sequence[str]) -> list[LogEntry]:
+    """The commits of rev_range (`A..B`) that touch paths, oldest first, merges left out."""
+    out = checkout.git("log", "--no-merges", "--reverse",
+                       "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%s%x1f%B%x1e",
+                       rev_range, "--", *paths, strip=False)
+    found = []
+    for record in out.split("\x1e"):
+        parts = record.strip("\n").split("\x1f")
+        if len(parts) == 8:
+            sha, parents, name, email, date, stamp, subject, body = parts
+            found.append(LogEntry(sha, tuple(parents.split()), Author(name, email, date),
+                                  subject, body, int(stamp)))
+    return found
+
+
+def files_matching(checkout: Checkout, rev: str, pattern: str, under: str) -> list[str]:
+    """The paths under a folder of rev whose text matches pattern (extended regex)."""
+    code, out, _ = checkout.git_status("grep", "-l", "-E", pattern, rev, "--", under)
+    prefix = f"{rev}:"
+    return [ln[len(prefix):] if ln.startswith(prefix) else ln
+            for ln in out.splitlines()] if code == 0 else []
+
+
+def merge_base(checkout: Checkout, one: str, other: str) -> str | None:
+    code, out, _ = checkout.git_status("merge-base", one, other)
+    return out.strip() if code == 0 and out.strip() else None
 
 
 def tags_containing(checkout: Checkout, sha: str, patterns: Sequence[str]) -> list[str]:

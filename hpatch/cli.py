@@ -519,9 +519,12 @@ def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything:
 
 
 @cli.command("import")
-@click.argument("fix")
+@click.argument("fixes", nargs=-1)
+@click.option("--from", "ids_file", type=click.Path(path_type=Path), default=None,
+              help="A file of fix ids: one per line ('#' comments), or the gap scan's JSON.")
 @click.option("--upstream", "upstream_dir", type=click.Path(path_type=Path), required=True,
-              help="A clone of Apache Hadoop with its branches and release tags.")
+              help="Apache Hadoop with its branches and release tags: a clone, a bare "
+                   "mirror or a .git directory.")
 @click.option("--releases", default=None, help="Comma-separated releases to carry it to.")
 @click.option("--repo", "repos", multiple=True, type=click.Path(path_type=Path),
               help="A checkout whose release to carry it to (repeatable).")
@@ -529,17 +532,22 @@ def cache_prune_cmd(max_gib: float | None, older_than: float | None, everything:
 @click.option("--list", "list_only", is_flag=True,
               help="Show the upstream commits and whether each release takes the fix.")
 @click.option("--dry-run", is_flag=True, help="Also show the entry it would write.")
+@click.option("--with-prerequisites", is_flag=True,
+              help="Carry the earlier upstream changes a fix needs to apply (named otherwise).")
+@JSON
 @pass_ctx
-def import_cmd(ctx: Context, fix: str, upstream_dir: Path, releases: str | None,
-               repos: tuple[Path, ...], force: bool, list_only: bool, dry_run: bool) -> None:
-    """Write an upstream fix (its commits, its test as reproducer) into the team's
-    catalog (--catalog DIR; never the bundled one)."""
-    from hpatch.commands.import_fix import import_fix
+def import_cmd(ctx: Context, fixes: tuple[str, ...], ids_file: Path | None, upstream_dir: Path,
+               releases: str | None, repos: tuple[Path, ...], force: bool, list_only: bool,
+               dry_run: bool, with_prerequisites: bool, as_json: bool) -> None:
+    """Write upstream fixes (their commits, their tests as reproducers) into the team's
+    catalog (--catalog DIR; never the bundled one); several give one row each."""
+    from hpatch.commands.import_fix import import_fixes
     if not ctx.catalog_given and not (list_only or dry_run):
         raise UsageError("give --catalog DIR: the team's catalog to write into")
-    sys.exit(import_fix(fix, upstream_dir=upstream_dir, releases=releases, repos=repos,
-                        catalog_root=ctx.catalog_root, force=force, list_only=list_only,
-                        dry_run=dry_run))
+    sys.exit(import_fixes(fixes, ids_file=ids_file, upstream_dir=upstream_dir,
+                          releases=releases, repos=repos, catalog_root=ctx.catalog_root,
+                          force=force, list_only=list_only, dry_run=dry_run,
+                          as_json=as_json, with_prerequisites=with_prerequisites))
 
 
 @cli.command("gap")

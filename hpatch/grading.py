@@ -3,6 +3,8 @@ files, never re-run."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -29,6 +31,8 @@ class Kind(str, Enum):
 
     PASSED = "passed"
     ASSERTION = "assertion"  # failed on the reproducer's own assertion: the bug shows
+    # an exception thrown from, or passing through, a method the fix changes: the bug shows
+    CHANGED_CODE = "exception-in-changed-code"
     SKIPPED = "skipped"
     BROKEN = "broken"  # anything else: setup crash, other exception, timeout, no result
 
@@ -38,9 +42,13 @@ class Outcome:
     kind: Kind
     summary: str
     test: str = ""
+    frame: str = ""  # for CHANGED_CODE: the frame in the fix's changed methods
 
     def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind.value, "summary": self.summary, "test": self.test}
+        found = {"kind": self.kind.value, "summary": self.summary, "test": self.test}
+        if self.frame:
+            found["frame"] = self.frame
+        return found
 
 
 def _fields(line: str) -> dict[str, str]:
@@ -51,8 +59,12 @@ def _fields(line: str) -> dict[str, str]:
     return out
 
 
-def parse_run(log: str, exit_code: int | None, test_class: str) -> Outcome:
-    """One run's outcome from its log and exit code."""
+def parse_run(log: str, exit_code: int | None, test_class: str,
+              changed: Collection[str] = (), bases: Collection[str] = ()) -> Outcome:
+    """One run's outcome from its log and exit code; changed: the methods the fix
+    changes, as `package.TopLevelClass.method` (`<init>` for constructors); bases: the
+    test class's superclasses among the reproducer's sources (their assertions are the
+    test's own)."""
     if BEGIN not in log or END not in log.split(BEGIN, 1)[1]:
         if exit_code in TIMEOUT_EXIT:
             return Outcome(Kind.BROKEN, "timed out (no result from the runner)")
@@ -64,7 +76,7 @@ def parse_run(log: str, exit_code: int | None, test_class: str) -> Outcome:
         return Outcome(Kind.BROKEN, "the reproducer ran no test")
     worst: Outcome | None = None
     for test in tests:
-        outcome = _grade_test(test, test_class)
+        outcome = _grade_test(test, test_class, changed, bases)
         if worst is None or _rank(outcome.kind) > _rank(worst.kind):
             worst = outcome
     assert worst is not None
@@ -72,10 +84,30 @@ def parse_run(log: str, exit_code: int | None, test_class: str) -> Outcome:
 
 
 def _rank(kind: Kind) -> int:
-    return {Kind.PASSED: 0, Kind.SKIPPED: 1, Kind.ASSERTION: 2, Kind.BROKEN: 3}[kind]
+    return {Kind.PASSED: 0, Kind.SKIPPED: 1, Kind.ASSERTION: 2, Kind.CHANGED_CODE: 2,
+            Kind.BROKEN: 3}[kind]
 
 
-def _grade_test(test: dict[str, str], test_class: str) -> Outcome:
+# A remote exception carries the server's stack in its message: `at pkg.Class.method(`.
+_MESSAGE_FRAME = re.compile(r"\bat ([\w$.]+)\.([\w$<>]+)\(")
+
+
+def frame_key(frame: str) -> str:
+    """`pkg.Outer$Inner.method` as `pkg.Outer.method`: methods are keyed by the file
+    (the top-level class) that declares them."""
+    owner, _, method = frame.rpartition(".")
+    return f"{owner.split('$', 1)[0]}.{method}"
+
+
+def _in_changed_code(frames: list[str], message: str, changed: Collection[str]) -> str:
+    """The first frame (of the exception, its causes, or a remote stack in its message)
+    that lies in a method the fix changes."""
+    candidates = frames + [f"{c}.{m}" for c, m in _MESSAGE_FRAME.findall(message)]
+    return next((f for f in candidates if frame_key(f) in changed), "")
+
+
+def _grade_test(test: dict[str, str], test_class: str,
+                changed: Collection[str] = (), bases: Collection[str] = ()) -> Outcome:
     name = test.get("test", "?")
     status = test.get("status")
     if status == "passed":
@@ -87,10 +119,14 @@ def _grade_test(test: dict[str, str], test_class: str) -> Outcome:
     frames = [f for f in test.get("frames", "").split(";") if f]
     own = next((f for f in frames if not f.startswith(("org.junit.", "junit."))), "")
     first_line = message.splitlines()[0] if message else ""
-    if exception in ASSERTIONS and own.startswith(test_class + "."):
+    if exception in ASSERTIONS and own.startswith(tuple(f"{c}." for c in (test_class, *bases))):
         if first_line.startswith(SETUP_PREFIX):
             return Outcome(Kind.BROKEN, f"set-up failed: {first_line}", name)
         return Outcome(Kind.ASSERTION, first_line, name)
+    hit = _in_changed_code(frames, message, changed) if changed else ""
+    if hit and not first_line.startswith(SETUP_PREFIX):
+        return Outcome(Kind.CHANGED_CODE, f"{exception}: {first_line} (through {hit})", name,
+                       frame=hit)
     where = f" at {own}" if own else ""
     return Outcome(Kind.BROKEN, f"{exception}: {first_line}{where}", name)
 
@@ -101,6 +137,22 @@ class Grade:
     reason: str
     stock: list[Outcome] = field(default_factory=list)
     patched: list[Outcome] = field(default_factory=list)
+    stock_failure: str = ""  # the rule stock's failure met: assertion, exception-in-changed-code
+    kind: str = ""           # for error and inconclusive: the named class of what went wrong
+
+
+def broken_kind(outcome: Outcome) -> str:
+    """The class of a run that neither passed nor showed the bug."""
+    text = outcome.summary
+    if "timed out" in text or "TestTimedOutException" in text:
+        return "timeout"
+    if text.startswith("set-up failed"):
+        return "setup-crash"
+    if text.startswith(("no result", "the reproducer ran no test")):
+        return "no-result"
+    if text.startswith(("java.lang.NoClassDefFoundError", "java.lang.ClassNotFoundException")):
+        return "missing-jar"  # a class the test's classpath lacks (a test-scope dependency)
+    return "exception-elsewhere"  # an exception from code the fix does not touch
 
 
 def grade(stock: list[Outcome], patched: list[Outcome]) -> Grade:
@@ -110,24 +162,33 @@ def grade(stock: list[Outcome], patched: list[Outcome]) -> Grade:
         return next((o for o in runs if o.kind is kind), None)
 
     if not stock or not patched:
-        return Grade(Verdict.ERROR, "no runs", stock, patched)
+        return Grade(Verdict.ERROR, "no runs", stock, patched, kind="no-result")
     for side, runs in (("stock", stock), ("patched", patched)):
         broken = first(runs, Kind.BROKEN)
         if broken:
-            return Grade(Verdict.ERROR, f"{side}: {broken.summary}", stock, patched)
+            return Grade(Verdict.ERROR, f"{side}: {broken.summary}", stock, patched,
+                         kind=broken_kind(broken))
     for side, runs in (("stock", stock), ("patched", patched)):
         skipped = first(runs, Kind.SKIPPED)
         if skipped:
-            return Grade(Verdict.INCONCLUSIVE, f"{side}: {skipped.summary}", stock, patched)
+            return Grade(Verdict.INCONCLUSIVE, f"{side}: {skipped.summary}", stock, patched,
+                         kind="skipped")
     passed_stock = sum(o.kind is Kind.PASSED for o in stock)
     if passed_stock:
         return Grade(Verdict.NOT_REPRODUCED,
                      f"stock passed {passed_stock} of {len(stock)} run(s)", stock, patched)
-    failed_patched = [o for o in patched if o.kind is Kind.ASSERTION]
+    failed_patched = [o for o in patched if o.kind in (Kind.ASSERTION, Kind.CHANGED_CODE)]
     if failed_patched:
         return Grade(Verdict.NOT_FIXED, f"patched still fails {len(failed_patched)} of "
                      f"{len(patched)} run(s): {failed_patched[0].summary}", stock, patched)
-    return Grade(Verdict.VERIFIED, f"stock: {stock[0].summary}", stock, patched)
+    ways = {(o.kind, o.frame if o.kind is Kind.CHANGED_CODE else "") for o in stock}
+    if len(ways) > 1:
+        # An exception counts only when every stock repeat throws it through the same frame.
+        return Grade(Verdict.INCONCLUSIVE, "stock fails differently from one repeat to the "
+                     "next: " + "; ".join(o.summary for o in stock), stock, patched,
+                     kind="unstable")
+    return Grade(Verdict.VERIFIED, f"stock: {stock[0].summary}", stock, patched,
+                 stock_failure=stock[0].kind.value)
 
 
 def compile_failure(side: str, log: str) -> Grade:
@@ -139,7 +200,24 @@ def compile_failure(side: str, log: str) -> Grade:
     if symbol:
         # An upstream test using API the release lacks: name what is missing.
         reason += f" ({symbol})"
-    return Grade(Verdict.ERROR, reason)
+    return Grade(Verdict.ERROR, reason, kind="compile")
+
+
+def needs_fix_api(log: str) -> Grade:
+    """The reproducer compiles against patched, not stock: it needs API the fix adds or
+    changes. The test cannot show the bug on stock as it is: inconclusive, never error."""
+    lines = log.splitlines()
+    symbols = []
+    for at, text in enumerate(lines):
+        if ": error:" in text:
+            found = _missing_symbol(lines[at + 1:at + 6])
+            what = found.split(";")[0].replace("symbol:", "").strip() if found else \
+                text.split(": error:", 1)[1].strip()
+            if what not in symbols:
+                symbols.append(what)
+    named = ", ".join(" ".join(s.split()) for s in symbols[:6]) or "(see compile-repro.log)"
+    return Grade(Verdict.INCONCLUSIVE, "the test needs API the fix adds or changes, beyond "
+                 f"test hooks: {named}", kind="needs-fix-api")
 
 
 def _missing_symbol(following: list[str]) -> str:

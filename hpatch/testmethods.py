@@ -132,6 +132,15 @@ def changed_tests(before: str | None, after: str) -> list[str]:
     touched = [m for m in found if any(m.first_line <= n <= m.last_line for n in lines)]
     tests = [m.name for m in touched if m.is_test]
     helpers = {m.name for m in touched if not m.is_test}
+    outside = [n for n in lines if not any(m.first_line <= n <= m.last_line for m in found)]
+    fields = _fields_at(after, outside)
+    for method in found:
+        # A changed field (test data, a constant) brings in the methods that use it.
+        if any(re.search(rf"(?<![\w$]){re.escape(f)}(?![\w$])", method.body) for f in fields):
+            if method.is_test:
+                tests.append(method.name)
+            else:
+                helpers.add(method.name)
     for method in found:
         if method.is_test and method.name not in tests and any(
                 re.search(rf"\b{re.escape(h)}\s*\(", method.body) for h in helpers):
@@ -140,6 +149,75 @@ def changed_tests(before: str | None, after: str) -> list[str]:
     return sorted(dict.fromkeys(tests), key=order.index)
 
 
+_FIELD = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:private|public|protected|static|final|"
+                    r"transient|volatile)\s+)+[\w$.<>\[\], ?]+?\s+([A-Za-z_$][\w$]*)\s*(?:=|;)")
+
+
+def line_depths(code: str) -> list[int]:
+    """The brace depth at the start of each line of code (1: a class body's members)."""
+    depth = _depths(code)
+    starts = [0] + [i + 1 for i, c in enumerate(code) if c == "\n"]
+    return [depth[s] if s < len(depth) else 0 for s in starts[:len(code.splitlines())]]
+
+
+def field_declaration(line: str) -> str | None:
+    """The field a (comment-stripped) line declares, if it starts a field declaration."""
+    match = _FIELD.match(line)
+    return match.group(1) if match else None
+
+
+def _fields_at(source: str, lines: list[int]) -> set[str]:
+    """The fields whose declarations hold these 1-based lines (the declaration is the
+    nearest line above that declares one; an initializer may span lines)."""
+    text = javasrc.strip(source).splitlines()
+    names: set[str] = set()
+    for number in lines:
+        for at in range(min(number, len(text)) - 1, max(number - 40, 0) - 1, -1):
+            match = _FIELD.match(text[at])
+            if match:
+                names.add(match.group(1))
+                break
+            if at < number - 1 and text[at].rstrip().endswith((";", "}")):
+                break  # the line above ends another member: this one declares nothing
+    return names
+
+
 def is_test_class(source: str) -> bool:
     """A JUnit test class: a @Test method, or a JUnit 3 TestCase's public testX()."""
     return any(m.is_test for m in methods(source))
+
+
+def all_methods(source: str) -> list[Method]:
+    """Every method and constructor in the file, at any depth (inner and anonymous
+    classes too); is_test is not decided here (False)."""
+    code = javasrc.strip(source)
+    depth = _depths(code)
+    found = []
+    for match in _DECL.finditer(code):
+        name = match.group("name")
+        if name in _NOT_METHODS or depth[match.start()] < 1:
+            continue
+        start = _member_start(code, match.start())
+        header = code[start:match.start()]
+        if re.search(r"\bnew\s*$", header) or re.search(r"[=(,]\s*$", header):
+            continue  # `new X(...) {` or a call's argument list, not a declaration
+        end = _closing(code, match.end() - 1)
+        first = code.count("\n", 0, start + len(header) - len(header.lstrip())) + 1
+        found.append(Method(name, first, code.count("\n", 0, end) + 1, False,
+                            code[match.end():end]))
+    return found
+
+
+def changed_methods(before: str | None, after: str | None) -> set[str]:
+    """The names of the methods a change touches, on either side: the innermost method
+    holding each changed line of after, and of before (the code stock runs)."""
+    names: set[str] = set()
+    for old, new in ((before, after), (after, before)):
+        if new is None:
+            continue
+        found = all_methods(new)
+        for line in changed_lines(old, new):
+            holding = [m for m in found if m.first_line <= line <= m.last_line]
+            if holding:
+                names.add(min(holding, key=lambda m: m.last_line - m.first_line).name)
+    return names

@@ -48,12 +48,17 @@ class BuildSpec:
     image: str
     build_fixes: tuple[str, ...] = ()
     inputs: tuple[tuple[str, str], ...] = field(default=())   # (path, tree or blob id)
+    # Artifacts whose test classes are kept as a -tests jar even where the module makes
+    # none (its pom has no test-jar goal, so the release never published one).
+    test_classes: tuple[str, ...] = ()
 
     def key(self) -> str:
         digest = hashlib.sha256(f"format {FORMAT}\0".encode())
         for part in (self.version, *self.modules, str(self.native), *self.args, self.image,
                      *self.build_fixes):
             digest.update(part.encode() + b"\0")
+        if self.test_classes:  # only then: the keys of every other build stay as they were
+            digest.update(("test-classes " + ",".join(self.test_classes)).encode() + b"\0")
         for path, oid in self.inputs:
             digest.update(f"{path} {oid}\0".encode())
         return digest.hexdigest()[:24]
@@ -194,6 +199,13 @@ def _collect(spec: BuildSpec, stage: Path, entry: Path) -> dict[str, str]:
             if (target / name).is_file():
                 shutil.copyfile(target / name, entry / "jars" / name)
                 jars[f"{artifact}:{classifier}" if classifier else artifact] = name
+        classes = target / "test-classes"
+        if artifact in spec.test_classes and f"{artifact}:tests" not in jars and \
+                classes.is_dir():
+            name = f"{artifact}-{spec.version}-tests.jar"
+            shutil.make_archive(str(entry / "jars" / name), "zip", classes)
+            (entry / "jars" / f"{name}.zip").rename(entry / "jars" / name)
+            jars[f"{artifact}:tests"] = name
         if artifact not in jars and spec.modules:
             raise BuildError(f"mvn succeeded but left no {artifact}-{spec.version}.jar in "
                              f"{path}/target")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, grading, records
+from hpatch import builders, grading, records, surefire, testsupport
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -85,7 +85,9 @@ class CellResult:
     base_from: str = ""
     repeat: int = 1
     timeout: float = 300.0
-    error_kind: str = ""       # for `error`: build, setup, runtime, ...
+    error_kind: str = ""       # for `error` and `inconclusive`: build, setup, timeout, ...
+    stock_failure: str = ""    # the rule stock's failure met: assertion, exception-in-changed-code
+    stock_hooks: list[str] = field(default_factory=list)  # test hooks the fix adds, on stock
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
@@ -139,7 +141,14 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             raise HpatchError(f"reproducer sources missing: {repro_sources}")
         shutil.copytree(repro_sources, spec.work / "src" / "repro")
         _write_sides(spec.work, prepared)
+        hooks = testsupport.prepare_work(spec.work)
+        base.stock_hooks = hooks.added
+        if hooks.added:
+            base.notes.append("test support on stock (members the fix adds that no "
+                              f"production code calls): {', '.join(hooks.added)}")
         (spec.work / "test-class.txt").write_text(test_class)
+        base.notes.extend(_write_surefire(spec.work, checkout,
+                                          fix.reproducer.get("upstream", [])))
         methods = fix.reproducer_methods(spec.release)
         if methods:
             (spec.work / "test-methods.txt").write_text(",".join(methods))
@@ -174,6 +183,11 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         else:
             grade = grade_work(spec.work, test_class, spec.repeat)
             base.verdict, base.reason = grade.verdict, grade.reason
+            base.stock_failure, base.error_kind = grade.stock_failure, grade.kind
+            if (spec.work / "stock-hooks-dropped.txt").is_file():
+                base.stock_hooks = []
+                base.notes.append("the fix's test hooks need more of the fix to compile on "
+                                  "stock: stock ran without them")
             if code != 0:
                 # every run left its result: grade them, and say the runtime misbehaved
                 base.reason += f" (the runtime exited {code} after the runs)"
@@ -187,17 +201,36 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         base.peak_mib = round(int(peak) / 2**20, 1) if peak.isdigit() else 0.0
     except _NoReproducer as exc:
         base.verdict, base.reason = Verdict.INCONCLUSIVE, str(exc)
+        base.error_kind = "no-reproducer"
     except BuildError as exc:
         base.reason, base.error_kind = str(exc), "build"
     except InfraError as exc:
         base.reason, base.error_kind = str(exc), "infra"
     except HpatchError as exc:
-        base.reason, base.error_kind = str(exc), "setup"
+        missing = "not in the Maven repository" in str(exc)
+        base.reason, base.error_kind = str(exc), "missing-jar" if missing else "setup"
     base.seconds = round(time.monotonic() - start, 1)
     _publish_logs(spec.work, spec.run_dir)
     records.write_json(spec.run_dir / RESULT, base.as_dict())
     say(f"{base.verdict.value} ({base.seconds:.0f} s)")
     return base
+
+
+def _write_surefire(work: Path, checkout: Checkout, upstream_tests: object) -> list[str]:
+    """An upstream test runs with the system properties its module's Surefire sets;
+    a note when the checkout lacks a parent pom (release sources)."""
+    paths = [str(p) for p in upstream_tests if "/src/test/" in str(p)] if isinstance(
+        upstream_tests, list) else []
+    if not paths:
+        return []
+    module = paths[0].split("/src/test/", 1)[0]
+    poms, missing = surefire.pom_chain(module, lambda path: checkout.read_blob("HEAD", path))
+    (work / surefire.FILE).write_text(surefire.file_text(surefire.system_properties(poms)))
+    if not missing:
+        return []
+    return [f"{missing} is not in this checkout (release sources carry no such pom): the "
+            f"test's Surefire properties come from {surefire.ROOT_CONFIG} alone; a git "
+            "checkout at the release's tag has it"]
 
 
 class _NoReproducer(Exception):
@@ -243,6 +276,8 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
     for side in ("stock", "patched", "repro"):
         status = _status(work / f"status-compile-{side}.txt")
         if status != 0:
+            if side == "repro" and _status(work / "status-compile-repro-patched.txt") == 0:
+                return grading.needs_fix_api(_read(work / "compile-repro.log"))
             name = "the reproducer" if side == "repro" else side
             return grading.compile_failure(name, _read(work / f"compile-{side}.log"))
     if repeat == 0:
@@ -250,11 +285,13 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
         return Grade(Verdict.COMPILED, f"stock, patched ({touched} file(s)) and the "
                      "reproducer compile against the release's jars")
     runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
+    changed = set(testsupport.read_changed(work))
+    bases = testsupport.test_bases(work, test_class)
     for side, outcomes in runs.items():
         for n in range(1, repeat + 1):
             log = work / f"{side}-{n}.log"
             outcomes.append(grading.parse_run(_read(log), _status(
-                work / f"status-{side}-{n}.txt"), test_class))
+                work / f"status-{side}-{n}.txt"), test_class, changed, bases))
     return grading.grade(runs["stock"], runs["patched"])
 
 
@@ -296,6 +333,7 @@ def regrade(result: CellResult, test_class: str) -> CellResult:
     repeat = result.repeat if result.schema >= 2 else max(1, len(result.stock))
     grade = grade_work(work, test_class, repeat)
     result.verdict, result.reason = grade.verdict, grade.reason
+    result.stock_failure, result.error_kind = grade.stock_failure, grade.kind
     result.stock = [o.as_dict() for o in grade.stock]
     result.patched = [o.as_dict() for o in grade.patched]
     return result

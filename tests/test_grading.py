@@ -82,3 +82,96 @@ def test_compile_error_names_the_missing_symbol() -> None:
     assert "cannot find symbol" in result.reason
     assert "symbol:   method hasMasterKey(ApplicationAttemptId)" in result.reason
     assert "location: variable clientToAMTokenManager" in result.reason
+
+
+CHANGED = {"org.apache.hadoop.hdfs.server.namenode.FSNamesystem.getBlockLocations"}
+REMOTE = ("org.apache.hadoop.ipc.RemoteException", "java.lang.NullPointerException\\n\\tat "
+          "org.apache.hadoop.hdfs.server.namenode.FSNamesystem.getBlockLocations("
+          "FSNamesystem.java:1)\\n\\tat org.apache.hadoop.ipc.Server$Handler.run(Server.java:2)",
+          f"org.apache.hadoop.ipc.Client.call;{CLS}.t")
+
+
+def test_an_exception_through_changed_code_counts_on_stock() -> None:
+    through = log(failed("java.lang.NullPointerException", "null",
+                         "org.apache.hadoop.hdfs.server.namenode.FSNamesystem$1.run;"
+                         f"org.apache.hadoop.hdfs.server.namenode.FSNamesystem.getBlockLocations;"
+                         f"{CLS}.t"))
+    remote = log(failed(*REMOTE))
+    ok = parse_run(PASSED, 0, CLS)
+    for text in (through, remote):
+        outcome = parse_run(text, 1, CLS, CHANGED)
+        assert outcome.kind is Kind.CHANGED_CODE, outcome
+        assert outcome.frame.endswith("getBlockLocations")
+        graded = grade([outcome, outcome], [ok, ok])
+        assert graded.verdict is Verdict.VERIFIED
+        assert graded.stock_failure == "exception-in-changed-code"
+        # without the fix's changed methods it is a crash: never verified
+        assert parse_run(text, 1, CLS).kind is Kind.BROKEN
+        assert grade([outcome], [outcome]).verdict is Verdict.NOT_FIXED
+    asserted = parse_run(ASSERTED, 1, CLS, CHANGED)
+    assert grade([asserted], [ok]).stock_failure == "assertion"
+
+
+def test_stock_must_fail_the_same_way_on_every_repeat() -> None:
+    ok = parse_run(PASSED, 0, CLS)
+    remote = parse_run(log(failed(*REMOTE)), 1, CLS, CHANGED)
+    asserted = parse_run(ASSERTED, 1, CLS, CHANGED)
+    graded = grade([remote, asserted], [ok, ok])
+    assert (graded.verdict, graded.kind) == (Verdict.INCONCLUSIVE, "unstable")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    (log(failed("org.junit.runners.model.TestTimedOutException",
+                "test timed out after 10000 milliseconds", "java.lang.Object.wait")), "timeout"),
+    (log(failed("java.lang.AssertionError", "setup: no cluster", OWN)), "setup-crash"),
+    (log(failed("java.lang.NullPointerException", "null",
+                f"org.apache.hadoop.fs.FileSystemTestHelper.getAbsoluteTestRootPath;{CLS}.t")),
+     "exception-elsewhere"),
+    ("half a log", "timeout"),
+    (log(failed("java.lang.NoClassDefFoundError", "org/bouncycastle/x509/X509V1Certificate",
+                f"org.apache.hadoop.security.ssl.KeyStoreTestUtil.generateCertificate;{CLS}.t")),
+     "missing-jar"),
+])
+def test_what_is_not_the_bug_is_named(text: str, kind: str) -> None:
+    ok = parse_run(PASSED, 0, CLS)
+    graded = grade([parse_run(text, 124 if text == "half a log" else 1, CLS, CHANGED)], [ok])
+    assert (graded.verdict, graded.kind) == (Verdict.ERROR, kind)
+
+
+def test_changed_methods_and_hooks_are_read_from_the_fix_files() -> None:
+    from hpatch import testsupport
+    before = ("package p;\nimport java.util.List;\nclass A {\n  A() {\n    x();\n  }\n"
+              "  void x() {\n  }\n  class In {\n    void y() {\n      x();\n    }\n  }\n}\n")
+    after = before.replace("    x();\n  }\n  void x", "    x(); x();\n  }\n  void x").replace(
+        "      x();", "      x(); hook();").replace(
+        "\n}\n", "\n  int hook() {\n    return 1;\n  }\n  @VisibleForTesting\n"
+                 "  static int peek() {\n    return 2;\n  }\n}\n").replace(
+        "import java.util.List;\n", "import java.util.List;\nimport x.VisibleForTesting;\n")
+    changed = testsupport.changed_methods({"p/A.java": before}, {"p/A.java": after})
+    assert changed == ["p.A.<init>", "p.A.hook", "p.A.peek", "p.A.y"]
+    hooks = testsupport.find_hooks({"p/A.java": before}, {"p/A.java": after})
+    assert (hooks.added, hooks.behaviour) == (["A.peek"], ["A.hook"])
+    assert "static int peek()" in hooks.texts["p/A.java"]
+    assert "import java.util.List;\nimport x.VisibleForTesting;" in hooks.texts["p/A.java"]
+    assert "hook()" not in hooks.texts["p/A.java"]
+
+
+def test_a_base_tests_assertion_is_the_tests_own(tmp_path: object) -> None:
+    """A base test (ViewFileSystemBaseTest) runs through a concrete subclass: its
+    assertions count, a helper's elsewhere do not."""
+    from pathlib import Path
+
+    from hpatch import testsupport
+    work = Path(str(tmp_path))
+    repro = work / "src" / "repro" / "p"
+    repro.mkdir(parents=True)
+    (repro / "FsBaseTest.java").write_text("package p;\npublic class FsBaseTest {\n}\n")
+    (repro / "TestLocalFs.java").write_text(
+        "package p;\n// class TestLocalFs extends Nothing\n"
+        "public class TestLocalFs extends FsBaseTest {\n}\n")
+    bases = testsupport.test_bases(work, "p.TestLocalFs")
+    assert bases == ["p.FsBaseTest"]
+    text = log(failed("java.lang.AssertionError", "listing differs",
+                      "org.junit.Assert.fail;p.FsBaseTest.testList;sun.reflect.X.invoke"))
+    assert parse_run(text, 1, "p.TestLocalFs", (), bases).kind is Kind.ASSERTION
+    assert parse_run(text, 1, "p.TestLocalFs").kind is Kind.BROKEN

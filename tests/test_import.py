@@ -341,3 +341,247 @@ def test_imported_fix_verifies_in_docker(upstream: Path, cached_release: str,
     assert result.code == 0
     log = (Path(cell["run_dir"]) / "patched-1.log").read_text()
     assert "testUnrelatedBroken" not in log and "testArrayToStringNull\tstatus=passed" in log
+
+
+def test_bare_mirror_and_git_dir_are_upstreams(upstream: Path, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(upstream), str(mirror))
+    for source in (mirror, upstream / ".git"):
+        team = tmp_path / f"team-{source.name}"
+        code, out, err = _import(source, team, FIX, "--releases", "2.4.1")
+        assert code == 0, err
+        assert "bare repository" not in err and (team / FIX / "fix.toml").is_file(), out
+
+
+def test_import_adds_the_fix_to_the_catalogs_order(upstream: Path, tmp_path: Path) -> None:
+    """A team catalog with catalog.toml stays lint-clean after an import."""
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "catalog.toml").write_text("# our order\norder = []\n")
+    code, _out, err = _import(upstream, team, FIX, "--releases", "2.4.1")
+    assert code == 0, err
+    assert tomllib.loads((team / "catalog.toml").read_text())["order"] == [FIX]
+    assert (team / "catalog.toml").read_text().startswith("# our order\n")
+    lint = run_hpatch("--catalog", str(team), "lint")
+    assert lint.code == 0, lint.out + lint.err
+
+
+def test_several_ids_and_a_file_of_ids_give_a_row_each(upstream: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "catalog.toml").write_text("order = []\n")
+    ids = tmp_path / "gap.txt"
+    ids.write_text(f"# from the gap scan\n{FIX}\nhadoop-99999  # unknown\n\nHADOOP-90000\n")
+    code, out, err = _import(upstream, team, "--from", str(ids), "--releases", "2.4.1",
+                             "--json")
+    assert code == 1, err
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert rows[FIX]["result"] == "imported" and "clean" in rows[FIX]["detail"]
+    assert rows["HADOOP-99999"]["result"] == "refused" and "no commit" in rows[
+        "HADOOP-99999"]["detail"]
+    assert rows["HADOOP-90000"]["result"] == "refused" and "only touch tests" in rows[
+        "HADOOP-90000"]["detail"]
+    assert "Traceback" not in err
+    assert tomllib.loads((team / "catalog.toml").read_text())["order"] == [FIX]
+    # the gap scan's JSON, and ids on the command line: one table row per fix
+    records = tmp_path / "gap.json"
+    records.write_text(json.dumps([{"id": FIX, "state": "absent"}]))
+    code, out, _ = _import(upstream, team, "--from", str(records), "HADOOP-90001",
+                           "--releases", "2.3.0,2.4.1")
+    assert code == 1
+    assert [ln.split()[:2] for ln in out.splitlines() if ln.startswith(FIX)] == [
+        [FIX, "refused"]]  # already there, and named twice: one row
+    code, out, _ = _import(upstream, team, "--from", str(records), "--releases", "2.3.0",
+                           "--force")
+    assert code == 1 and [ln.split()[:2] for ln in out.splitlines()
+                          if ln.startswith(FIX)] == [[FIX, "conflict"]]
+    assert (team / FIX / "fix.toml").is_file()  # a conflict leaves the entry as it was
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("HDFS-1\nnot an id\n", "line 2: 'not an id' is not a JIRA id"),
+    ("# nothing\n", "names no fix id"),
+    ("[{\"state\": 1}]", "record 0 has no \"id\""),
+    ("[{\"id\": ", "not valid JSON"),
+])
+def test_bad_id_files_are_one_line_usage_errors(upstream: Path, tmp_path: Path, text: str,
+                                               words: str) -> None:
+    ids = tmp_path / "ids"
+    ids.write_text(text)
+    code, _, err = _import(upstream, tmp_path / "team", "--from", str(ids),
+                           "--releases", "2.4.1")
+    lines = [ln for ln in err.splitlines() if ln.startswith("hpatch: error:")]
+    assert code == 2 and len(lines) == 1 and words in lines[0], err
+    assert not (tmp_path / "team").exists()
+
+
+def test_prerequisites_are_named_and_carried_on_request(upstream: Path, tmp_path: Path) -> None:
+    """A branch backport that edits a line an earlier upstream change on its branch
+    wrote: named as a conflict's cause; --with-prerequisites carries both, credited."""
+    repo = tmp_path / "history"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-2.4", "origin/branch-2.4")
+    loop = "    for (int idx = 1; idx < strs.length; idx++) {\n"
+    _edit(repo, STRING_UTILS, loop, loop.replace("idx++", "++idx"))
+    earlier = _commit(repo, "HADOOP-90020. Pre-increment in arrayToString. Contributed by T.")
+    _edit(repo, STRING_UTILS, loop.replace("idx++", "++idx"),
+          loop.replace("idx = 1", "idx = 1 + 0").replace("idx++", "++idx"))
+    _commit(repo, "HADOOP-90021. Start at one, said plainly. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.3")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90021", "--releases", "2.4.1")
+    assert code == 4 and "needs earlier upstream change(s) first" in err, err
+    assert earlier[:11] in err and "--with-prerequisites" in err
+    code, _, err = _import(repo, team, "HADOOP-90021", "--releases", "2.4.1",
+                           "--with-prerequisites")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90021" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["method"] == "with-prerequisites"
+    assert variant["imported"]["prerequisites"] == [earlier]
+    patch = (team / "HADOOP-90021" / variant["patch"]).read_text()
+    assert f"Upstream-Prerequisite: {earlier}" in patch and "idx = 1 + 0" in patch
+    review = tomllib.loads((team / "HADOOP-90021" / "fix.toml").read_text())["imported"]["review"]
+    assert "carried on top of its prerequisites" in review and earlier[:11] in review
+
+
+NPE_TEST = """package org.apache.hadoop.util;
+
+import static org.junit.Assert.assertEquals;
+
+import org.junit.Before;
+import org.junit.Test;
+
+public class TestStringUtilsNull {
+  private String prefix = "";
+
+  @Before
+  public void setUp() {
+%s  }
+
+  @Test(timeout = 60000)
+  public void testArrayToStringOfNull() {
+%s    assertEquals(prefix, StringUtils.arrayToString(null));
+  }
+}
+"""
+HOOK = ("  @VisibleForTesting\n  static int nullChecksForTesting() {\n    return 1;\n  }\n\n"
+        "  /** The same as String.format(")
+
+
+def _upstream_with_graded_fixes(upstream: Path, tmp_path: Path) -> Path:
+    """HADOOP-90040: the null check, a test hook, and a test that calls arrayToString(null)
+    itself (stock: a NullPointerException from the method the fix changes).
+    HADOOP-90041: the same fix, but its test's set-up crashes in code it does not touch."""
+    repo = tmp_path / "graded"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    test_path = f"{TEST_DIR}/TestStringUtilsNull.java"
+    for fix_id, setup, extra in (
+            ("HADOOP-90040", "", "    assertEquals(1, StringUtils.nullChecksForTesting());\n"),
+            ("HADOOP-90041", "    prefix = System.getProperty(\"no.such.property\").trim();\n",
+             "")):
+        git(repo, "checkout", "-q", "-b", f"line-{fix_id}", "rel/release-2.4.1")
+        _edit(repo, STRING_UTILS, BUGGY, FIXED)
+        if extra:
+            _edit(repo, STRING_UTILS, "  /** The same as String.format(", HOOK)
+            _edit(repo, STRING_UTILS, "import com.google.common.net.InetAddresses;\n",
+                  "import com.google.common.annotations.VisibleForTesting;\n"
+                  "import com.google.common.net.InetAddresses;\n")
+        _write(repo, test_path, NPE_TEST % (setup, extra))
+        _commit(repo, f"{fix_id}. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.9")
+    return repo
+
+
+@pytest.mark.docker
+@pytest.mark.network
+@pytest.mark.slow
+def test_upstream_tests_are_graded_by_the_rule(upstream: Path, cached_release: str,
+                                               tmp_path: Path) -> None:
+    """On the real 2.4.1 sources: an exception through the changed method verifies
+    (with the fix's test hook on stock, recorded); a set-up crash elsewhere never does."""
+    if run_hpatch("image", timeout=1800).code != 0:
+        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
+            pytest.fail("Docker is required here")
+        pytest.skip("no Docker engine")
+    repo = _upstream_with_graded_fixes(upstream, tmp_path)
+    team = tmp_path / "team"
+    code, out, err = _import(repo, team, "HADOOP-90040", "HADOOP-90041", "--releases", "2.4.1")
+    assert code == 0, out + err
+    result = run_hpatch("verify", "HADOOP-90040", "HADOOP-90041", "--version", cached_release,
+                        "--catalog", str(team), "--jobs", "2", "--json",
+                        env={"HPATCH_RUNS": str(tmp_path / "runs")}, timeout=1800)
+    cells = {c["fix"]: c for c in json.loads(result.out)["results"]}
+    hooked = cells["HADOOP-90040"]
+    assert hooked["verdict"] == "verified", hooked
+    assert hooked["stock_failure"] == "exception-in-changed-code"
+    assert hooked["stock"][0]["frame"] == "org.apache.hadoop.util.StringUtils.arrayToString"
+    assert hooked["stock_hooks"] == ["StringUtils.nullChecksForTesting"]
+    crashed = cells["HADOOP-90041"]
+    assert crashed["verdict"] == "error" and crashed["error_kind"] == "exception-elsewhere"
+    assert "TestStringUtilsNull.setUp" in crashed["reason"]
+    assert result.code == 1
+
+
+def test_the_modules_declared_test_jars_and_libraries_are_the_reproducers(upstream: Path,
+                                                            tmp_path: Path) -> None:
+    """The test-jars the test module's pom declares (a MapReduce test's MockRM) go on the
+    reproducer's classpath, as Maven gives them to Surefire."""
+    repo = tmp_path / "declared"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-2.4.5", "rel/release-2.4.1")
+    pom = f"{COMMON}/pom.xml"
+    _edit(repo, pom, "<dependencies>\n", "<dependencies>\n    <dependency>\n"
+          "      <groupId>org.apache.hadoop</groupId>\n"
+          "      <artifactId>hadoop-yarn-server-resourcemanager</artifactId>\n"
+          "      <type>test-jar</type>\n      <scope>test</scope>\n    </dependency>\n"
+          "    <dependency>\n      <groupId>org.bouncycastle</groupId>\n"
+          "      <artifactId>bcprov-jdk16</artifactId>\n      <version>1.46</version>\n"
+          "      <scope>test</scope>\n"
+          "    </dependency>\n")
+    _commit(repo, "Release 2.4.5")
+    git(repo, "tag", "rel/release-2.4.5")
+    _edit(repo, STRING_UTILS, BUGGY, FIXED)
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    _commit(repo, "HADOOP-90050. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.6")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90050", "--releases", "2.4.5")
+    assert code == 0, err
+    meta = tomllib.loads((team / "HADOOP-90050" / "fix.toml").read_text())
+    assert meta["reproducer"]["test_jars"] == ["hadoop-common",
+                                               "hadoop-yarn-server-resourcemanager"]
+    # a test-scope library (2.7.1's poms take its version from hadoop-project's
+    # dependencyManagement); JUnit and Mockito, which hadoop-common also declares, are
+    # the harness's own
+    assert meta["reproducer"]["test_deps"] == ["org.bouncycastle:bcprov-jdk16:1.46"]
+    assert run_hpatch("--catalog", str(team), "lint").code == 0
+
+
+def test_a_backport_using_an_earlier_changes_helper_names_it(upstream: Path,
+                                                             tmp_path: Path) -> None:
+    """The backport applies, but calls a helper an earlier commit on its branch added
+    (HDFS-9220 and HDFS-8722's doCrcRecalc): named; --with-prerequisites carries it."""
+    repo = tmp_path / "helper"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-helper", "rel/release-2.4.1")
+    _edit(repo, STRING_UTILS, "  /** The same as String.format(",
+          "  static boolean noneIn(String[] strs) {\n    return strs == null || "
+          "strs.length == 0;\n  }\n\n  /** The same as String.format(")
+    earlier = _commit(repo, "HADOOP-90060. Add noneIn. Contributed by T.")
+    _edit(repo, STRING_UTILS, BUGGY, '    if (noneIn(strs)) { return ""; }\n')
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    _commit(repo, "HADOOP-90061. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.7")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1")
+    assert code == 0, err
+    review = tomllib.loads((team / "HADOOP-90061" / "fix.toml").read_text())["imported"]["review"]
+    assert "uses noneIn, which the release lacks" in review and earlier[:11] in review
+    code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1",
+                           "--with-prerequisites", "--force")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90061" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["prerequisites"] == [earlier]
+    assert "static boolean noneIn" in (team / "HADOOP-90061" / variant["patch"]).read_text()

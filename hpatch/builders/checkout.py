@@ -14,6 +14,7 @@ for stock and for patched, so the two sides differ only in the fix.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from hpatch import forks, maven, staging, treebuild
@@ -21,7 +22,7 @@ from hpatch.assess import Assessment, State
 from hpatch.builders import Options, Prepared, Progress
 from hpatch.builders.overlay import release_classpath, write_sides
 from hpatch.checkout import Checkout
-from hpatch.errors import HpatchError
+from hpatch.errors import HpatchError, MavenError
 from hpatch.releases import Release
 
 COMMON = "hadoop-common"
@@ -40,13 +41,34 @@ class CheckoutBuilder:
                 work: Path, progress: Progress) -> Prepared:
         touched = write_sides(checkout, assessment, work)
         tree = stock_tree(checkout, assessment)
-        published = release_classpath(self.options.base.release, progress,
-                                      assessment.fix.reproducer_test_jars)
+        published, unpublished = _published_test_classpath(
+            self.options.base.release, assessment.fix.reproducer_test_jars, progress,
+            assessment.fix.reproducer_test_deps)
         reactor = forks.read_reactor(checkout, tree)
         hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
-        checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
-                                       {m["artifact"] for m in hadoop.values()}, progress)
+        artifacts = {m["artifact"] for m in hadoop.values()}
+        checks = forks.compare_modules(checkout, tree, reactor, self.options.base, artifacts,
+                                       progress)
+        notes: list[str] = []
+        if (any(not c.identical for c in checks.values()) or unpublished) and \
+                shares_head_build(checkout, assessment):
+            # Something is built anyway: build HEAD, which every such fix shares.
+            tree = checkout.tree_of("HEAD")
+            reactor = forks.read_reactor(checkout, tree)
+            checks = forks.compare_modules(checkout, tree, reactor, self.options.base,
+                                           artifacts, progress)
+            notes.append("the modules come from one build of HEAD, shared by every applied "
+                         "fix confined to the Java files compiled on top of it; this fix's "
+                         "files are compiled on top for stock and for patched")
         differing = sorted(c.module for c in checks.values() if not c.identical)
+        own_tests: dict[str, str] = {}  # artifact -> module, for -tests jars never published
+        for artifact in unpublished:
+            module = reactor.by_artifact(artifact)
+            if module is None:
+                raise HpatchError(f"{self.options.base.release} published no {artifact} -tests "
+                                  "jar, and the checkout's root pom does not build that module")
+            own_tests[artifact] = module.path
+        differing = sorted({*differing, *own_tests.values()})
         for unbuilt in checks.values():
             if not unbuilt.identical and not unbuilt.in_reactor:
                 raise HpatchError(
@@ -54,15 +76,18 @@ class CheckoutBuilder:
                     f"{self.options.base.release}'s code ({unbuilt.reason}), but the root pom "
                     "does not build it: add it to a <modules> list (or name its profile) so "
                     f"that `mvn -pl {unbuilt.module} -am` can build it")
-        notes: list[str] = []
         image = ""
         built: treebuild.Built | None = None
         if differing:
             listed = [c.artifact for c in checks.values() if not c.identical]
             names = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more"
                                              if len(listed) > 6 else "")
-            progress(f"{len(differing)} module(s) differ from {self.options.base.release} "
-                     f"({names}): their jars come from the checkout's own build")
+            if listed:
+                progress(f"{len(listed)} module(s) differ from {self.options.base.release} "
+                         f"({names}): their jars come from the checkout's own build")
+            if own_tests:
+                progress(f"{self.options.base.release} published no -tests jar for "
+                         f"{', '.join(own_tests)}: they come from the checkout's own build")
             image = _image(progress, self.options)
             built = build_tree(checkout, self.options, tree, reactor, modules=differing,
                                keep=[(m, reactor.modules[m].artifact) for m in differing],
@@ -70,7 +95,8 @@ class CheckoutBuilder:
                                    differing, native=False,
                                    profiles=[p for m in differing
                                              if (p := reactor.modules[m].profile)]),
-                               image=image, progress=progress)
+                               image=image, progress=progress,
+                               test_classes=tuple(sorted(own_tests)))
         native, native_source = self._native(checkout, tree, reactor, assessment, image,
                                              notes, progress)
         classpath: list[Path] = []
@@ -93,6 +119,17 @@ class CheckoutBuilder:
             else:
                 classpath.append(jar)
                 provenance.append(_published_entry(jar, self.options.base, check))
+        for artifact, module_path in own_tests.items():
+            own = built.jar(artifact, "tests") if built else None
+            if own is None:
+                raise HpatchError(f"the checkout's build of {module_path} made no {artifact} "
+                                  "-tests jar")
+            classpath.append(own)
+            provenance.append({"jar": own.name, "from": "checkout", "module": module_path,
+                               "why": f"{self.options.base.release} published no -tests jar",
+                               "build": built.key if built else ""})
+            notes.append(f"{artifact}'s test classes come from the checkout's own build "
+                         f"(the release published no -tests jar)")
         if native is not None:
             provenance.append({"native": "libhadoop.so", **native_source})
         if not checkout.is_clean():
@@ -125,9 +162,27 @@ class CheckoutBuilder:
                                   "build_fixes": built.meta.get("build_fixes")}
 
 
+def _published_test_classpath(release: Release, test_jars: Sequence[str], progress: Progress,
+                              test_deps: Sequence[str] = ()) -> tuple[list[Path], list[str]]:
+    """The release's test classpath with the -tests jars it published; the artifacts whose
+    -tests jar it never published (most YARN server modules at 2.7.1), to build."""
+    wanted = list(test_jars)
+    unpublished: list[str] = []
+    while True:
+        try:
+            return release_classpath(release, progress, wanted, test_deps), unpublished
+        except MavenError as exc:
+            gone = [j for j in wanted if f":{j}:jar:tests:" in str(exc)]
+            if not gone:
+                raise
+            unpublished.extend(gone)
+            wanted = [j for j in wanted if j not in gone]
+
+
 def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.Reactor, *,
                modules: list[str], keep: list[tuple[str, str]], native: bool,
-               args: list[str], image: str, progress: Progress) -> treebuild.Built:
+               args: list[str], image: str, progress: Progress,
+               test_classes: tuple[str, ...] = ()) -> treebuild.Built:
     """tree built in the build container (cached by its inputs), with the build fixes
     the release line needs applied to the copy when native code is built."""
     release = options.base.release
@@ -137,7 +192,8 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
         native=native, args=tuple(args), image=image,
         build_fixes=tuple(f"{f.id}:" + ",".join(v.digest() for v in f.variants)
                           for f in fixes),
-        inputs=treebuild.build_inputs(checkout, tree, reactor, modules))
+        inputs=treebuild.build_inputs(checkout, tree, reactor, modules),
+        test_classes=test_classes)
 
     def stage(directory: Path) -> list[str]:
         checkout.export_tree(tree, directory)
@@ -159,6 +215,27 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
     built = treebuild.ensure(spec, stage, run, progress)
     treebuild.prune(max_bytes=treebuild.max_bytes())
     return built
+
+
+_CONSTANT = re.compile(r"^[-+].*\bstatic\s+final\b[^(]*=", re.MULTILINE)
+
+
+def shares_head_build(checkout: Checkout, assessment: Assessment) -> bool:
+    """Whether the fix's stock can run on jars built from HEAD itself, with the fix's
+    files compiled on top for each side: its commit changes only Java sources under
+    src/main/java, no later commit changed them, and no compile-time constant changes
+    (javac copies those into other classes, which the overlay would not reach). Every
+    applied fix that qualifies then shares one build of HEAD, instead of one build of
+    HEAD-without-it each."""
+    if assessment.state is not State.APPLIED or not assessment.commit:
+        return False
+    paths = checkout.touched_paths(assessment.commit)
+    if not paths or not all(p.endswith(".java") and "/src/main/java/" in p for p in paths):
+        return False
+    if any(checkout.read_blob("HEAD", p) != checkout.read_blob(assessment.commit, p)
+           for p in paths):
+        return False
+    return _CONSTANT.search(checkout.commit_diff(assessment.commit)) is None
 
 
 def stock_tree(checkout: Checkout, assessment: Assessment) -> str:

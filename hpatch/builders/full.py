@@ -30,7 +30,8 @@ class FullBuilder:
         stock = stock_tree(checkout, assessment)
         patched = patched_tree(checkout, assessment, stock)
         published = release_classpath(self.options.base.release, progress,
-                                      assessment.fix.reproducer_test_jars)
+                                      assessment.fix.reproducer_test_jars,
+                                      assessment.fix.reproducer_test_deps)
         image = _image(progress, self.options)
         sides = {}
         for side, tree in (("stock", stock), ("patched", patched)):

@@ -35,13 +35,15 @@ def test_artifacts(release: Release) -> list[maven.Artifact]:
 
 
 def release_classpath(release: Release, progress: Progress,
-                      test_jars: Sequence[str] = ()) -> list[Path]:
+                      test_jars: Sequence[str] = (), test_deps: Sequence[str] = ()
+                      ) -> list[Path]:
     """Resolved once per release (and set of test jars) through mvn, then read from the
     cache. test_jars: Hadoop modules whose -tests jar an upstream test needs (the test
     utilities of its own module, such as MockRM or InlineDispatcher)."""
     artifacts = test_artifacts(release) + [
         maven.Artifact("org.apache.hadoop", name, str(release), "jar", "tests")
-        for name in test_jars]
+        for name in test_jars] + [
+        maven.Artifact(*dep.split(":", 2)) for dep in test_deps if dep.count(":") == 2]
     key = hashlib.sha256(repr((artifacts, EXCLUDE)).encode()).hexdigest()[:10]
     cached = cache_dir() / "classpath" / f"{release}-{key}.txt"
     with _LOCK, cache_lock(f"classpath-{release}"):

@@ -25,7 +25,7 @@ import org.junit.runner.notification.RunListener;
 public final class ReproRunner {
   private static final String BEGIN = "HPATCH-RESULT-BEGIN";
   private static final String END = "HPATCH-RESULT-END";
-  private static final int FRAMES = 12;
+  private static final int FRAMES = 60;  // deep enough to see a changed method under a crash
 
   private ReproRunner() {
   }
@@ -139,13 +139,20 @@ public final class ReproRunner {
     if (t != null) {
       b.append("\texception=").append(esc(t.getClass().getName()));
       b.append("\tmessage=").append(esc(String.valueOf(t.getMessage())));
-      StackTraceElement[] frames = t.getStackTrace();
       StringBuilder fs = new StringBuilder();
-      for (int i = 0; i < frames.length && i < FRAMES; i++) {
-        if (i > 0) {
-          fs.append(';');
+      // The exception's frames, then each cause's: a wrapped exception passes through them.
+      int depth = 0;
+      for (Throwable c = t; c != null && depth < 5; c = c.getCause(), depth++) {
+        StackTraceElement[] frames = c.getStackTrace();
+        for (int i = 0; i < frames.length && i < FRAMES; i++) {
+          if (fs.length() > 0) {
+            fs.append(';');
+          }
+          fs.append(frames[i].getClassName()).append('.').append(frames[i].getMethodName());
         }
-        fs.append(frames[i].getClassName()).append('.').append(frames[i].getMethodName());
+        if (c.getCause() == c) {
+          break;
+        }
       }
       b.append("\tframes=").append(esc(fs.toString()));
     }
