@@ -999,20 +999,6 @@ def _offsets(verbose: str) -> tuple[str, ...]:
 # -- reading all of upstream at once: what `hpatch gap` asks --------------------
 
 
-def open_repository(path: Path) -> Checkout:
-    """A repository to read history and objects from: a work tree, a bare mirror or a
-    `.git` directory (git runs inside the git directory when there is no work tree)."""
-    if not path.is_dir():
-        raise NotARepoError(f"no such directory: {path}")
-    done = proc.run(["git", "rev-parse", "--is-bare-repository", "--is-inside-git-dir",
-                     "--absolute-git-dir"], cwd=path, env=_GIT_ENV, check=False)
-    lines = done.stdout.splitlines()
-    if done.returncode == 0 and len(lines) == 3 and "true" in lines[:2]:
-        git_dir = Path(lines[2])
-        return Checkout(git_dir, git_dir, git_dir)
-    return Checkout.open(path)
-
-
 class ObjectReader:
     """One long-lived `git cat-file --batch` for many objects: a process per object
     costs more than reading it. Use as a context manager; the process ends with it."""

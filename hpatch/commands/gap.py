@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from hpatch import forks, gap, output, records
-from hpatch.checkout import Checkout, open_repository
+from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError, UsageError
 from hpatch.releases import Release
 
@@ -22,7 +22,7 @@ def gap_command(repo: Path, *, upstream_dir: Path, until: str | None, base: str 
                 carry: bool = True) -> int:
     fork = Checkout.open(repo)
     release = _base(fork, base)
-    source = open_repository(upstream_dir)
+    source = Checkout.open_repository(upstream_dir)
     wanted = _components(components)
     span = gap.resolve_range(source, release, until)
     output.note(f"reading {span.base_tag}..{span.until} of {source.root} against "
