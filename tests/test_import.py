@@ -221,6 +221,23 @@ def test_import_writes_a_reviewable_entry(upstream: Path, hadoop: Path, tmp_path
     assert json.loads(fixed.out)["fixes"][0]["state"] == "applied"
 
 
+def test_a_fork_takes_the_variant_of_its_apache_base(upstream: Path, hadoop: Path,
+                                                     tmp_path: Path) -> None:
+    """A vendor's version (2.4.1-acme1) has no upstream tag of its own: the fork is
+    carried at its Apache base, as status and verify read it."""
+    pom = hadoop / "pom.xml"
+    text = pom.read_text(encoding="utf-8")
+    pom.write_text(text.replace("<version>2.4.1</version>", "<version>2.4.1-acme1</version>",
+                                1), encoding="utf-8")
+    git(hadoop, "commit", "-qam", "Our own version")
+    team = tmp_path / "team"
+    code, out, err = _import(upstream, team, FIX, "--list", "--repo", str(hadoop))
+    assert code == 0, err
+    rows = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln[:1].isdigit()}
+    assert rows["2.4.1"][2] == "clean", out
+    assert "no tag for release" not in err
+
+
 def test_force_keeps_curated_text_and_refuses_without(upstream: Path, tmp_path: Path) -> None:
     team = tmp_path / "team"
     assert _import(upstream, team, FIX, "--releases", "2.4.1")[0] == 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpatch import checkout as git_ops
-from hpatch import patching, testmethods, upstream
+from hpatch import forks, patching, testmethods, upstream
 from hpatch.checkout import Author, Checkout
 from hpatch.errors import UsageError
 from hpatch.releases import Release
@@ -58,7 +58,8 @@ def resolve_targets(releases: str | None, repos: tuple[Path, ...]) -> list[Targe
     found = [Target(Release.parse(r)) for r in (releases or "").split(",") if r.strip()]
     for repo in repos:
         checkout = Checkout.open(repo)
-        found.append(Target(checkout.hadoop_release(), checkout))
+        # A fork (2.6.0-cdh5.4.3, 2.7.1-acme3) takes the variant of its Apache base.
+        found.append(Target(forks.base_of(checkout).release, checkout))
     seen: set[Release] = set()
     unique = []
     for target in sorted(found, key=lambda t: t.release):
