@@ -12,7 +12,7 @@ from typing import Any
 
 import tomllib
 
-from hpatch import javasrc
+from hpatch import javasrc, records
 from hpatch.errors import CatalogError, UsageError
 from hpatch.releases import Release, ReleaseRange
 
@@ -338,9 +338,7 @@ def add_to_order(root: Path, fix_ids: list[str]) -> list[str]:
     # Without an `order`, it goes first: after a [table] it would belong to the table.
     text = (text[:match.start()] + listing + text[match.end():] if match
             else listing + "\n" + text)
-    partial = index.with_name(f".{index.name}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(index)
+    records.write_text(index, text)
     return added
 
 

@@ -9,6 +9,8 @@ that try block.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 _noted: list[int] = []
@@ -25,4 +27,18 @@ def defer() -> None:
 def arm() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if _noted:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Writes that must land together (an entry and its place in the catalog's order):
+    a Ctrl-C during the block is noted and raised when the block is done."""
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if noted:
         raise KeyboardInterrupt

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from hpatch import catalog as catalog_mod
-from hpatch import output, upstream
+from hpatch import interrupt, output, upstream
 from hpatch.checkout import Checkout
 from hpatch.errors import ConflictError, HpatchError, UsageError
 from hpatch.importer.batch import Row, read_ids
@@ -73,8 +73,9 @@ def _one_row(fix_id: str, source: Checkout, tags: dict[str, Release], targets: l
             return Row(fix_id, kind, "; ".join(f"{p.release}: {p.conflict[0]}"
                                                for p in ports if p.conflict)[:300])
         if writing:
-            write_entry(fix_id, root, good, history, source, existing, ports)
-            catalog_mod.add_to_order(root, [fix_id])
+            with interrupt.held():  # the entry and its place in `order` land together
+                write_entry(fix_id, root, good, history, source, existing, ports)
+                catalog_mod.add_to_order(root, [fix_id])
         how = ", ".join(f"{p.release} {p.method}" for p in good)
         missed = [p for p in ports if not p.ok]
         if missed:
@@ -125,8 +126,9 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
         raise ConflictError(f"{fix_id} conflicts on every release named "
                             f"({', '.join(str(p.release) for p in ports)}): nothing written"
                             + (f" ({first[:300]})" if first else ""))
-    written = write_entry(fix_id, catalog_root, good, history, source, existing, ports)
-    added = catalog_mod.add_to_order(catalog_root, [fix_id])
+    with interrupt.held():  # the entry and its place in `order` land together
+        written = write_entry(fix_id, catalog_root, good, history, source, existing, ports)
+        added = catalog_mod.add_to_order(catalog_root, [fix_id])
     output.line(f"wrote {written}: {len(good)} variant(s); every field is marked imported: "
                 f"review it, then `hpatch --catalog {catalog_root} lint`")
     if added:
