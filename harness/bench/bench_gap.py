@@ -1,8 +1,8 @@
 """`hpatch gap` against a vendor tree whose own patch series is the ground truth.
 
-    python harness/bench/bench_gap.py --repo /work/data/cdh543 \\
+    python harness/bench/bench_gap.py --repo ~/src/cdh543 \\
         --upstream /path/to/hadoop.git --until rel/release-2.7.3 \\
-        --patches /work/data/cdh543-patches.txt [--base-tag release-2.6.0] [--misses out.txt]
+        --patches cdh543-patches.txt [--base-tag release-2.6.0] [--misses out.txt]
 
 The patch series' file names (`NNNN-HDFS-1234.-subject.patch`) say which upstream
 fixes the vendor carries; `partial` and `superseded` count as present. Prints
