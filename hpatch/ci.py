@@ -220,6 +220,8 @@ def _report_script(runs: str, junit: str) -> list[str]:
     shard with nothing to verify left none)."""
     return ["set --",
             f'for run in {runs}; do if [ -d "$run" ]; then set -- "$@" "$run"; fi; done',
+            'if [ "$#" -eq 0 ]; then echo "hpatch: error: no shard left run records" >&2; '
+            'exit 1; fi',
             f'hpatch report --junit-xml "{junit}" -- "$@"']
 
 

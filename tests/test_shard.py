@@ -329,6 +329,8 @@ def test_gitlab_shards_end_in_one_report(tmp_path: Path) -> None:
     assert (job["stage"], job["needs"], job["when"]) == ("report", ["hpatch"], "always")
     # GitLab unpacks every shard job's artifacts into the one directory
     ci_dir = tmp_path / "ci"
+    ci_dir.mkdir()
+    assert _run_report("sh", "\n".join(job["script"]), ci_dir, {}) == 1  # no shard ran a cell
     for i, (fix, verdict) in enumerate([("TINY-1", Verdict.VERIFIED),
                                         ("TINY-2", Verdict.VERIFIED)]):
         cell = ci_dir / "runs" / f"run{i}" / fix / "2.4.1"
