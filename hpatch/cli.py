@@ -328,15 +328,18 @@ def verify_cmd(ctx: Context, fixes: tuple[str, ...], repo: Path, release: str | 
 
 
 @cli.command("report")
-@click.argument("run")
+@click.argument("runs", metavar="RUN...", nargs=-1, required=True)
 @click.option("--junit-xml", "junit_xml", type=click.Path(path_type=Path), default=None)
 @JSON
 @pass_ctx
-def report_cmd(ctx: Context, run: str, junit_xml: Path | None, as_json: bool) -> None:
-    """Re-print a verification RUN (an id under runs/, or its directory) from its files."""
-    from hpatch.commands.report import report_run
+def report_cmd(ctx: Context, runs: tuple[str, ...], junit_xml: Path | None,
+               as_json: bool) -> None:
+    """Re-print verification RUNs (ids under runs/, or their directories) from their
+    files, as one report: e.g. the run directories of a sharded verification's jobs."""
+    from hpatch.commands.report import report_runs
     from hpatch.paths import runs_dir
-    sys.exit(report_run(ctx.catalog(), run, runs_dir(), as_json=as_json, junit_path=junit_xml))
+    sys.exit(report_runs(ctx.catalog(), list(runs), runs_dir(), as_json=as_json,
+                         junit_path=junit_xml))
 
 
 @cli.command("image")

@@ -5,7 +5,10 @@ running the emitted commands."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from itertools import combinations
 from pathlib import Path
@@ -14,9 +17,11 @@ import pytest
 from conftest import CATALOG, Tiny, run_hpatch
 from test_files import ODD_SOURCE, gh_eval, load_yaml, one_error, run_shell, schema_check
 
-from hpatch import ci, shard
+from hpatch import ci, records, shard
 from hpatch.catalog import load
 from hpatch.errors import UsageError
+from hpatch.grading import Verdict
+from hpatch.verify import CellResult
 
 # Ids of the kind a backlog holds, beyond the shipped catalog's few.
 BACKLOG = [f"{p}-{n}" for p in ("HADOOP", "HDFS", "YARN", "MAPREDUCE")
@@ -214,3 +219,159 @@ def test_ci_shards_bad_input_is_one_line_exit_2(args: tuple[str, ...], message: 
     result = run_hpatch("ci", *args)
     assert result.code == 2, result.err
     assert message in one_error(result.err)
+
+
+# -- the report job after the shards ----------------------------------------------------
+
+def _run_report(shell: str, script: str, cwd: Path, env: dict[str, str]) -> int:
+    """The emitted report lines, run by a real shell with the real hpatch."""
+    real = f'hpatch() {{ "{sys.executable}" -m hpatch "$@"; }}\n'
+    proc = subprocess.run([shell, "-e", "-c", real + script], cwd=cwd, capture_output=True,
+                          text=True, check=False, env={**os.environ, **env,
+                                                       "HPATCH_CATALOG": str(CATALOG)})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode
+
+
+def _artifact(root: Path, runs: str, run_id: str, cells: list[tuple[str, Verdict]],
+              release: str = "2.4.1") -> None:
+    """What a shard job leaves: its JUnit XML, and its run records unless it had none."""
+    root.mkdir(parents=True)
+    (root / f"{root.name}.xml").write_text("<testsuite/>\n")
+    for fix, verdict in cells:
+        cell = root / runs / run_id / fix / release
+        cell.mkdir(parents=True)
+        records.write_json(cell / "result.json", CellResult(
+            fix, release, verdict, "r", 1.0, str(cell), run_id=run_id).as_dict())
+
+
+def _junit_cells(path: Path) -> list[tuple[str, str]]:
+    return sorted((c.get("classname", ""), c.get("name", ""))
+                  for c in ET.parse(path).getroot().iter("testcase"))
+
+
+def test_github_release_shards_end_in_one_report(tmp_path: Path) -> None:
+    out = tmp_path / "hpatch.yml"
+    assert run_hpatch("ci", "--emit", "github-actions", "--releases", "2.4.1,2.7.3",
+                      "--shards", "2", "--output", str(out)).code == 0
+    workflow = load_yaml(out.read_text())
+    job = workflow["jobs"]["report"]
+    assert job["needs"] == "hpatch" and job["if"] == "always()"
+    [fetch] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/download")]
+    assert fetch["with"] == {"pattern": "hpatch-*", "path": "shards"}
+    [merge] = [s for s in job["steps"] if "hpatch report" in s.get("run", "")]
+    [keep] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload")]
+    assert keep["with"] == {"name": "report", "path": "hpatch-report.xml"}
+    assert not keep["with"]["name"].startswith("hpatch-")  # never one the fetch takes
+    # the artifacts as the download leaves them: a directory per artifact name
+    shards = tmp_path / "ci" / "shards"
+    _artifact(shards / "hpatch-2.4.1-shard-1-of-2", "runs", "a", [("TINY-1", Verdict.VERIFIED)])
+    _artifact(shards / "hpatch-2.4.1-shard-2-of-2", "runs", "b", [])  # nothing to verify
+    _artifact(shards / "hpatch-2.7.3-shard-1-of-2", "runs", "c", [("TINY-1", Verdict.VERIFIED)],
+              "2.7.3")
+    _artifact(shards / "hpatch-2.7.3-shard-2-of-2", "runs", "d", [("TINY-2", Verdict.VERIFIED)],
+              "2.7.3")
+    assert _run_report("bash", merge["run"], tmp_path / "ci", {}) == 0
+    assert _junit_cells(tmp_path / "ci" / "hpatch-report.xml") == [
+        ("hpatch.2.4.1", "TINY-1"), ("hpatch.2.7.3", "TINY-1"), ("hpatch.2.7.3", "TINY-2")]
+    # a failure in any shard fails the report job
+    _artifact(shards / "hpatch-2.4.1-shard-3-of-2", "runs", "e", [("TINY-3", Verdict.NOT_FIXED)])
+    assert _run_report("bash", merge["run"], tmp_path / "ci", {}) == 1
+    schema_check(out, "vendor.github-workflows")
+
+
+def test_github_branch_shards_end_in_one_report_per_branch(tmp_path: Path) -> None:
+    out = tmp_path / "hpatch.yml"
+    assert run_hpatch("ci", "--emit", "github-actions", "--branches", ",".join(BRANCHES),
+                      "--install-from", ODD_SOURCE, "--shards", "2",
+                      "--output", str(out)).code == 0
+    jobs = load_yaml(out.read_text())["jobs"]
+    [verify] = [s for s in jobs["hpatch"]["steps"] if s.get("run", "").startswith("hpatch")]
+    job = jobs["report"]
+    assert job["needs"] == "hpatch" and job["if"] == "always()"
+    entries = job["strategy"]["matrix"]["include"]
+    assert [e["branch"] for e in entries] == BRANCHES
+    [fetch] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/download")]
+    [merge] = [s for s in job["steps"] if "hpatch report" in s.get("run", "")]
+    [keep] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload")]
+    # every branch's shards verify the same fix at the same release: a report that took
+    # another branch's runs would meet the cell twice and stop
+    shards = tmp_path / "ci" / "shards"
+    for entry in entries:
+        runs = gh_eval(verify["env"]["HPATCH_RUNS"], entry)
+        assert runs == f"runs/{entry['slug']}"
+        _artifact(shards / f"hpatch-{entry['slug']}-shard-1-of-2", runs, "a",
+                  [("TINY-1", Verdict.VERIFIED)])
+        _artifact(shards / f"hpatch-{entry['slug']}-shard-2-of-2", runs, "b",
+                  [("TINY-2", Verdict.VERIFIED if entry["branch"] != BRANCHES[1]
+                    else Verdict.NOT_FIXED)])
+    names = set()
+    for entry in entries:
+        assert gh_eval(fetch["with"]["pattern"], entry) == f"hpatch-{entry['slug']}-shard-*"
+        env = {k: gh_eval(v, entry) for k, v in merge["env"].items()}
+        code = _run_report("bash", merge["run"], tmp_path / "ci", env)
+        assert code == (1 if entry["branch"] == BRANCHES[1] else 0)
+        path = gh_eval(keep["with"]["path"], entry)
+        assert _junit_cells(tmp_path / "ci" / path) == [("hpatch.2.4.1", "TINY-1"),
+                                                        ("hpatch.2.4.1", "TINY-2")]
+        names.add(gh_eval(keep["with"]["name"], entry))
+    assert len(names) == len(entries)
+    schema_check(out, "vendor.github-workflows")
+
+
+def test_gitlab_shards_end_in_one_report(tmp_path: Path) -> None:
+    out = tmp_path / "gitlab-ci.yml"
+    assert run_hpatch("ci", "--emit", "gitlab", "--releases", "2.4.1", "--shards", "3",
+                      "--output", str(out)).code == 0
+    workflow = load_yaml(out.read_text())
+    assert workflow["stages"] == ["verify", "report"]
+    job = workflow["hpatch-report"]
+    assert (job["stage"], job["needs"], job["when"]) == ("report", ["hpatch"], "always")
+    # GitLab unpacks every shard job's artifacts into the one directory
+    ci_dir = tmp_path / "ci"
+    ci_dir.mkdir()
+    assert _run_report("sh", "\n".join(job["script"]), ci_dir, {}) == 1  # no shard ran a cell
+    for i, (fix, verdict) in enumerate([("TINY-1", Verdict.VERIFIED),
+                                        ("TINY-2", Verdict.VERIFIED)]):
+        cell = ci_dir / "runs" / f"run{i}" / fix / "2.4.1"
+        cell.mkdir(parents=True)
+        records.write_json(cell / "result.json",
+                           CellResult(fix, "2.4.1", verdict, "r", 1.0, str(cell)).as_dict())
+    assert _run_report("sh", "\n".join(job["script"]), ci_dir, {}) == 0
+    assert job["artifacts"]["paths"] == ["hpatch-report.xml"]
+    assert _junit_cells(ci_dir / "hpatch-report.xml") == [("hpatch.2.4.1", "TINY-1"),
+                                                          ("hpatch.2.4.1", "TINY-2")]
+    schema_check(out, "vendor.gitlab-ci")
+
+
+def test_gitlab_branch_shards_end_in_one_report_per_branch(tmp_path: Path) -> None:
+    out = tmp_path / "gitlab-ci.yml"
+    assert run_hpatch("ci", "--emit", "gitlab", "--branches", ",".join(BRANCHES),
+                      "--install-from", "x", "--shards", "2", "--output", str(out)).code == 0
+    workflow = load_yaml(out.read_text())
+    shard_job, job = workflow["hpatch"], workflow["hpatch-report"]
+    assert job["needs"] == ["hpatch"] and job["when"] == "always"
+    ci_dir = tmp_path / "ci"
+    for entry in _gitlab_jobs(shard_job["parallel"]["matrix"]):
+        env = {**{k: str(v) for k, v in shard_job["variables"].items()}, **entry}
+        [runs] = run_shell("sh", "\n".join(job_line for job_line in shard_job["script"]
+                                           if "HPATCH_RUNS" in job_line)
+                           + '\necho "$HPATCH_RUNS"', env)
+        assert runs == f"runs/{entry['BRANCH_SLUG']}"
+        cell = ci_dir / runs / f"run{entry['SHARD']}" / f"TINY-{entry['SHARD']}" / "2.4.1"
+        cell.mkdir(parents=True)
+        # one branch's TINY-2 is not fixed: a report that took its runs would meet the
+        # cell twice with different results and stop
+        bad = entry["BRANCH"] == BRANCHES[1] and entry["SHARD"] == "2"
+        records.write_json(cell / "result.json", CellResult(
+            f"TINY-{entry['SHARD']}", "2.4.1", Verdict.NOT_FIXED if bad else Verdict.VERIFIED,
+            "r", 1.0, str(cell)).as_dict())
+    reports = _gitlab_jobs(job["parallel"]["matrix"])
+    assert [r["BRANCH"] for r in reports] == BRANCHES
+    for entry in reports:
+        assert _run_report("sh", "\n".join(job["script"]), ci_dir, entry) == \
+            (1 if entry["BRANCH"] == BRANCHES[1] else 0)
+        [junit] = [_gl_expand(p, entry) for p in job["artifacts"]["paths"]]
+        assert _junit_cells(ci_dir / junit) == [("hpatch.2.4.1", "TINY-1"),
+                                                ("hpatch.2.4.1", "TINY-2")]
+    schema_check(out, "vendor.gitlab-ci")

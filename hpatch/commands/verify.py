@@ -60,11 +60,15 @@ def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_na
 
 def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_json: bool,
            junit_path: Path | None, run_id: str, runs_root: Path,
-           checkout: dict[str, str] | None = None) -> None:
+           checkout: dict[str, str] | None = None, merged: list[Path] | None = None) -> None:
+    """The results as a table (or JSON) and JUnit XML; `merged`: the run directories
+    the results were gathered from, when they come from several runs."""
     if junit_path is not None:
         records.write_output(junit_path, junit_xml(results), "--junit-xml")
+    where = ({"runs": [d.name for d in merged], "runs_dirs": [str(d) for d in merged]}
+             if merged else {"run": run_id, "runs_dir": str(runs_root / run_id)})
     if as_json:
-        output.as_json({"run": run_id, "runs_dir": str(runs_root / run_id),
+        output.as_json({**where,
                         **({"checkout": checkout} if checkout else {}),
                         "results": [r.as_dict() for r in results],
                         "not_verified": [{"fix": f, "state": s, "detail": d}
@@ -79,7 +83,9 @@ def report(results: list[CellResult], others: list[tuple[str, str, str]], *, as_
                 output.line(f"{r.fix}: {r.verdict.value}: {r.reason} (logs: {r.run_dir})")
     for fix_id, state, detail in others:
         output.line(f"{fix_id}: {state}, not verified ({detail})")
-    if results:
+    if results and merged:
+        output.line(f"{len(merged)} runs: records in {', '.join(map(str, merged))}")
+    elif results:
         output.line(f"run {run_id}: records in {runs_root / run_id}")
 
 
