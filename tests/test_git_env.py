@@ -450,3 +450,18 @@ def test_read_only_repository_gets_no_objects(tmp_path: Path) -> None:
     assert (_objects(repo), git(repo, "for-each-ref"), sorted(
         str(p) for p in (repo / ".git").iterdir())) == before
     assert source.rev(made) is None  # gone with the scratch store
+
+
+def test_refresh_writes_no_object_into_the_checkout(tiny: Tiny) -> None:
+    """refresh's commit only yields the new variant's text: none of its blobs, trees or
+    commit lands in the user's repository, nor a temporary file in its git directory."""
+    _edit(tiny.repo / TINY_FILE, "public class Tiny {", "public final class Tiny {")
+    git(tiny.repo, "commit", "-qam", "a fork's own change next to the bug")
+    before = (_objects(tiny.repo), sorted(str(p) for p in (tiny.repo / ".git").iterdir()))
+    result = tiny.hpatch("refresh", "TINY-1", "--repo", str(tiny.repo))
+    assert result.code == 0, result.err
+    patch = (tiny.catalog / "TINY-1" / "variants" / "2.4.1.patch").read_text()
+    assert "public final class Tiny" in patch
+    after = (_objects(tiny.repo), sorted(str(p) for p in (tiny.repo / ".git").iterdir()
+                                         if p.name != "hpatch"))
+    assert after == (before[0], [p for p in before[1] if not p.endswith("/hpatch")])
