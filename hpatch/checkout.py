@@ -90,9 +90,10 @@ def _run_git(args: Sequence[str], *, cwd: Path | None, env: dict[str, str] | Non
     return done
 
 
-def _git_bytes(root: Path, *args: str, input_bytes: bytes = b"") -> bytes:
+def _git_bytes(root: Path, *args: str, input_bytes: bytes = b"",
+               env: dict[str, str] | None = None) -> bytes:
     return proc.run_bytes(git_argv("-C", str(root), *args), input_bytes=input_bytes,
-                          env=_GIT_ENV, unset=SCRUBBED_ENV)
+                          env={**_GIT_ENV, **(env or {})}, unset=SCRUBBED_ENV)
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,15 @@ class Author:
 class Checkout:
     """A git work tree, seen as a Hadoop checkout."""
 
-    def __init__(self, root: Path, git_dir: Path, common_dir: Path | None = None) -> None:
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path | None = None, *,
+                 env: dict[str, str] | None = None, temp_dir: Path | None = None) -> None:
         self.root = root
         self.git_dir = git_dir
         self._common_dir = common_dir
+        # hpatch's own git environment for every call (see read_only), and where its
+        # temporary indexes, patches and messages go (the git directory unless said)
+        self.env: dict[str, str] = dict(env or {})
+        self.temp_dir = temp_dir or git_dir
 
     @classmethod
     def open(cls, path: Path) -> Checkout:
@@ -209,7 +215,7 @@ class Checkout:
     def git_status(self, *args: str, env: dict[str, str] | None = None,
                    strip: bool = True) -> tuple[int, str, str]:
         """git's exit code, stdout and stderr (each less one final newline)."""
-        done = _run_git(args, cwd=self.root, env=env)
+        done = _run_git(args, cwd=self.root, env={**self.env, **(env or {})})
         return done.returncode, _chomp(done.stdout) if strip else done.stdout, _chomp(
             done.stderr)
 
@@ -275,7 +281,8 @@ class Checkout:
         """The file as checkout writes it to the work tree: exact bytes, no newline added
         or removed, line endings and filters as .gitattributes and core.autocrlf say."""
         try:
-            return _git_bytes(self.root, "cat-file", "--filters", f"{rev}:{path}")
+            return _git_bytes(self.root, "cat-file", "--filters", f"{rev}:{path}",
+                              env=self.env)
         except ProcessError:
             return None
 
@@ -424,7 +431,7 @@ class Checkout:
     def private_index(self, rev: str) -> Iterator[dict[str, str]]:
         """An index holding rev's tree, for building a commit away from the user's."""
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
-                                    dir=self.git_dir)
+                                    dir=self.temp_dir)
         os.close(fd)
         os.unlink(name)  # git wants to create it itself
         env = {"GIT_INDEX_FILE": name}
@@ -471,7 +478,7 @@ class Checkout:
 
     def _hash_object(self, data: bytes) -> str:
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['blob']}{os.getpid()}-",
-                                    dir=self.git_dir)
+                                    dir=self.temp_dir)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -493,7 +500,7 @@ class Checkout:
             if author.date:
                 env["GIT_AUTHOR_DATE"] = author.date
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['msg']}{os.getpid()}-",
-                                    dir=self.git_dir)
+                                    dir=self.temp_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(message)
@@ -627,7 +634,7 @@ class Checkout:
 
         The commit's diff is reverse-applied, so later changes to other parts of
         the same files stay."""
-        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.git_dir)
+        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.temp_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
                 handle.write(self.commit_diff(commit))
@@ -639,7 +646,7 @@ class Checkout:
 
     def tree_without_patch(self, patch_text: str, rev: str = "HEAD") -> str:
         """rev's tree with patch_text's change taken off (reverse-applied), as a new tree."""
-        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.git_dir)
+        fd, name = tempfile.mkstemp(prefix="hpatch-undo-", suffix=".patch", dir=self.temp_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
                 handle.write(patch_text)
@@ -683,7 +690,7 @@ class Checkout:
         if not wanted:
             return {}
         out = _git_bytes(self.root, "cat-file", "--batch",
-                         input_bytes="".join(f"{s}\n" for s in wanted).encode())
+                         input_bytes="".join(f"{s}\n" for s in wanted).encode(), env=self.env)
         found: dict[str, bytes] = {}
         at = 0
         for sha in wanted:
@@ -925,7 +932,7 @@ def apply_on_index(checkout: Checkout, patch_text: str,
     try): exactly, offsets allowed, never fuzz; else by a 3-way merge; else `conflict`.
     `import` and `gap` both decide how a change goes on with this. check: only say
     how (no tree is written; `tree` is None)."""
-    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
+    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.temp_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(patch_text)
@@ -953,7 +960,7 @@ def index_copy(checkout: Checkout, env: dict[str, str]) -> Iterator[dict[str, st
     """A throw-away copy of the private index env names, for one try that may change it."""
     import shutil
     fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
-                                dir=checkout.git_dir)
+                                dir=checkout.temp_dir)
     os.close(fd)
     try:
         if os.path.exists(env["GIT_INDEX_FILE"]):
@@ -969,7 +976,7 @@ def index_copy(checkout: Checkout, env: dict[str, str]) -> Iterator[dict[str, st
 
 def already_in_tree(checkout: Checkout, tree: str, patch_text: str) -> bool:
     """Whether tree already holds patch_text's change (it reverse-applies exactly)."""
-    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.git_dir)
+    fd, name = tempfile.mkstemp(prefix="hpatch-import-", suffix=".patch", dir=checkout.temp_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(patch_text)
@@ -1005,7 +1012,7 @@ class ObjectReader:
 
     def __init__(self, checkout: Checkout, env: dict[str, str] | None = None) -> None:
         self._child = proc.open_pipe(["git", "cat-file", "--batch"], cwd=checkout.root,
-                                     env={**_GIT_ENV, **(env or {})})
+                                     env={**_GIT_ENV, **checkout.env, **(env or {})})
         self._where = checkout.root
 
     def __enter__(self) -> ObjectReader:
@@ -1051,7 +1058,8 @@ def stream_log_patches(checkout: Checkout, revs: Sequence[str],
     argv = ["git", "log", "--no-merges", "-p", "--full-index", "--no-renames", "--no-color",
             "--no-ext-diff", "--format=%x00hpatch-commit%x00%H%x1f%P%x1f%an%x1f%ae%x1f%aI"
             "%x1f%ct%x1f%s%x1f%b%x1e", *revs, "--", *paths]
-    child = proc.open_pipe(argv, cwd=checkout.root, env=_GIT_ENV, stdin=False)
+    child = proc.open_pipe(argv, cwd=checkout.root, env={**_GIT_ENV, **checkout.env},
+                           stdin=False)
     try:
         assert child.stdout is not None
         pending: list[bytes] = []
@@ -1125,19 +1133,32 @@ def shared_objects(checkout: Checkout, *others: Checkout) -> Iterator[dict[str, 
 
 
 @contextmanager
+def read_only(checkout: Checkout) -> Iterator[Checkout]:
+    """The same repository for reading, whose git calls write every new object (3-way
+    merges' blobs, private indexes' trees, commit-tree's commits) and every temporary
+    file to a scratch directory removed afterwards: a repository the user names as a
+    source (`import --upstream`) keeps its objects, refs and files as they were. What
+    it makes lives only as long as the block; read what is needed inside it."""
+    with shared_objects(checkout) as objects, \
+            tempfile.TemporaryDirectory(prefix="hpatch-scratch-") as scratch:
+        yield Checkout(checkout.root, checkout.git_dir, checkout._common_dir,
+                       env={**checkout.env, **objects}, temp_dir=Path(scratch))
+
+
+@contextmanager
 def index_of(checkout: Checkout, entries: dict[str, tuple[str, str]],
              env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """A private index holding only these entries (path -> (mode, blob)): for checking a
     patch against a few files of a tree without reading the whole tree in."""
     fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX['index']}{os.getpid()}-",
-                                dir=checkout.git_dir)
+                                dir=checkout.temp_dir)
     os.close(fd)
     os.unlink(name)
     full = {**(env or {}), "GIT_INDEX_FILE": name}
     try:
         listing = "".join(f"{mode} {blob}\t{path}\0" for path, (mode, blob) in entries.items())
         done = proc.run(["git", "update-index", "-z", "--index-info"], cwd=checkout.root,
-                        env={**_GIT_ENV, **full}, input_text=listing, check=False)
+                        env={**_GIT_ENV, **checkout.env, **full}, input_text=listing, check=False)
         if done.returncode != 0:
             raise ProcessError(["git", "update-index", "--index-info"], done.returncode,
                                done.stdout, _clean_stderr(done.stderr))

@@ -409,3 +409,59 @@ def test_readme_names_every_variable_hpatch_ignores() -> None:
     assert [name for name in SCRUBBED_ENV if f"`{name}`" not in safety] == []
     assert [key for key in GIT_CONFIG
             if not key.startswith(("format.", "i18n.")) and key.split(".")[1] not in safety] == []
+
+
+def _objects(repo: Path) -> list[str]:
+    root = repo / ".git" / "objects"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_read_only_repository_gets_no_objects(tmp_path: Path) -> None:
+    """What `import --upstream` does to a source repository (a 3-way apply on a private
+    index, write-tree, commit-tree, reading what it made) writes no object, ref or file
+    into it: all of it goes to a scratch store that is gone afterwards."""
+    from hpatch import checkout as git_ops
+    repo = tmp_path / "upstream"
+    repo.mkdir()
+    git(repo, "init", "-q", "--initial-branch=main")
+    lines = [f"line {n}\n" for n in range(30)]
+    (repo / "f.txt").write_text("".join(lines))
+    git(repo, "add", "f.txt")
+    git(repo, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "fix")
+    (repo / "f.txt").write_text("".join([*lines[:5], "fixed 5\n", *lines[6:]]))
+    git(repo, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "-am", "fix")
+    git(repo, "checkout", "-q", "main")
+    (repo / "f.txt").write_text("".join([*lines[:7], "moved 7\n", *lines[8:]]))
+    git(repo, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "-am", "release")
+    before = (_objects(repo), git(repo, "for-each-ref"), sorted(
+        str(p) for p in (repo / ".git").iterdir()))
+    source = git_ops.Checkout.open_repository(repo)
+    with git_ops.read_only(source) as reading:
+        diff = git_ops.commit_diff_paths(reading, "fix", ["f.txt"])
+        applied = git_ops.apply_to_tree(reading, reading.tree_of("main"), diff)
+        assert applied.method == "3way" and applied.tree
+        made = reading.commit_tree(applied.tree, parent="main", message="carried\n",
+                                   author=git_ops.Author("u", "u@x"))
+        assert "fixed 5" in reading.format_patch(made)
+        assert reading.read_blob(made, "f.txt") == "".join(
+            [*lines[:5], "fixed 5\n", lines[6], "moved 7\n", *lines[8:]])
+        assert _objects(repo) == before[0]  # already while it runs
+    assert (_objects(repo), git(repo, "for-each-ref"), sorted(
+        str(p) for p in (repo / ".git").iterdir())) == before
+    assert source.rev(made) is None  # gone with the scratch store
+
+
+def test_refresh_writes_no_object_into_the_checkout(tiny: Tiny) -> None:
+    """refresh's commit only yields the new variant's text: none of its blobs, trees or
+    commit lands in the user's repository, nor a temporary file in its git directory."""
+    _edit(tiny.repo / TINY_FILE, "public class Tiny {", "public final class Tiny {")
+    git(tiny.repo, "commit", "-qam", "a fork's own change next to the bug")
+    before = (_objects(tiny.repo), sorted(str(p) for p in (tiny.repo / ".git").iterdir()))
+    result = tiny.hpatch("refresh", "TINY-1", "--repo", str(tiny.repo))
+    assert result.code == 0, result.err
+    patch = (tiny.catalog / "TINY-1" / "variants" / "2.4.1.patch").read_text()
+    assert "public final class Tiny" in patch
+    after = (_objects(tiny.repo), sorted(str(p) for p in (tiny.repo / ".git").iterdir()
+                                         if p.name != "hpatch"))
+    assert after == (before[0], [p for p in before[1] if not p.endswith("/hpatch")])

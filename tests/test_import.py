@@ -602,3 +602,44 @@ def test_a_backport_using_an_earlier_changes_helper_names_it(upstream: Path,
     variant = tomllib.loads((team / "HADOOP-90061" / "variants.toml").read_text())["variant"][0]
     assert variant["imported"]["prerequisites"] == [earlier]
     assert "static boolean noneIn" in (team / "HADOOP-90061" / variant["patch"]).read_text()
+
+
+def _repository_state(git_dir: Path) -> tuple[str, list[str], str, str]:
+    """What a repository holds, to the byte: `git count-objects -v`, every file under
+    objects/ with its digest, every ref, and every other file of the git directory."""
+    objects = git_dir / "objects"
+    files = sorted(f"{p.relative_to(objects)} {hashlib.sha256(p.read_bytes()).hexdigest()}"
+                   for p in objects.rglob("*") if p.is_file())
+    others = sorted(str(p.relative_to(git_dir)) for p in git_dir.rglob("*")
+                    if p.is_file() and objects not in p.parents)
+    return (git(git_dir, "count-objects", "-v"), files,
+            git(git_dir, "for-each-ref", "--format=%(refname) %(objectname)"),
+            "\n".join(others))
+
+
+def test_import_writes_nothing_into_the_upstream(upstream: Path, tmp_path: Path) -> None:
+    """The upstream is read-only: one id, several, --list, --dry-run and
+    --with-prerequisites, on a clone, its .git and a bare mirror, leave its objects,
+    refs and files as they were (the 3-way merges and the variant's commit included)."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    for branch in ("branch-2.4", "line-2.2.0"):
+        git(clone, "branch", "-q", "--track", branch, f"origin/{branch}")
+    mirror = tmp_path / "mirror.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(upstream), str(mirror))
+    for source, git_dir in ((clone, clone / ".git"), (clone / ".git", clone / ".git"),
+                            (mirror, mirror)):
+        before = _repository_state(git_dir)
+        team = tmp_path / f"team-{source.name}"
+        # 2.2.0 takes it by a 3-way merge, 2.4.0 with offsets: both write blobs and trees
+        releases = ("--releases", "2.2.0,2.4.0,2.4.1")
+        for args in (("--list",), ("--dry-run",), ("--with-prerequisites",), ()):
+            code, _, err = _import(source, team, FIX, *releases, *args, "--force")
+            assert code == 0, err
+        code, _, err = _import(source, team, FIX, "HADOOP-90000", *releases, "--force",
+                               "--json")
+        assert code == 1 and "Traceback" not in err, err
+        assert (team / FIX / "fix.toml").is_file()
+        after = _repository_state(git_dir)
+        assert after[0] == before[0], f"{source}: objects written\n{after[0]}"
+        assert after[1:] == before[1:], source

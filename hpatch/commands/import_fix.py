@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hpatch import catalog as catalog_mod
 from hpatch import interrupt, output, upstream
-from hpatch.checkout import Checkout
+from hpatch.checkout import Checkout, read_only
 from hpatch.errors import ConflictError, HpatchError, UsageError
 from hpatch.importer.batch import Row, read_ids
 from hpatch.importer.entry import build_entry, write_entry
@@ -37,24 +37,25 @@ def import_fixes(fix_ids: tuple[str, ...], *, ids_file: Path | None, upstream_di
     writing = not (list_only or dry_run)
     if writing:
         _refuse_bundled(catalog_root)
-    source = Checkout.open_repository(upstream_dir)
-    tags = upstream.check_upstream(source)
-    targets = resolve_targets(releases, repos)
-    if not targets:
-        raise UsageError("name the releases to carry them to: --releases 2.6.0,2.7.1 or "
-                         "--repo DIR")
-    rows = []
-    for n, fix_id in enumerate(ids, 1):
-        row = _one_row(fix_id, source, tags, targets, catalog_root, force=force,
-                       writing=writing, with_prerequisites=with_prerequisites)
-        output.note(f"[{n}/{len(ids)}] {fix_id}: {row.result}"
-                    + (f" ({row.detail[:120]})" if row.detail else ""))
-        rows.append(row)
-    if as_json:
-        output.as_json([r.as_dict() for r in rows])
-    else:
-        output.table([(r.fix, r.result, r.detail) for r in rows], ["fix", "result", "detail"])
-    return 0 if all(r.result == "imported" for r in rows) else 1
+    # upstream is read-only to hpatch: what the carrying writes goes to a scratch store
+    with read_only(Checkout.open_repository(upstream_dir)) as source:
+        tags = upstream.check_upstream(source)
+        targets = resolve_targets(releases, repos)
+        if not targets:
+            raise UsageError("name the releases to carry them to: --releases 2.6.0,2.7.1 or "
+                             "--repo DIR")
+        rows = []
+        for n, fix_id in enumerate(ids, 1):
+            row = _one_row(fix_id, source, tags, targets, catalog_root, force=force,
+                           writing=writing, with_prerequisites=with_prerequisites)
+            output.note(f"[{n}/{len(ids)}] {fix_id}: {row.result}"
+                        + (f" ({row.detail[:120]})" if row.detail else ""))
+            rows.append(row)
+        if as_json:
+            output.as_json([r.as_dict() for r in rows])
+        else:
+            output.table([(r.fix, r.result, r.detail) for r in rows], ["fix", "result", "detail"])
+        return 0 if all(r.result == "imported" for r in rows) else 1
 
 
 def _one_row(fix_id: str, source: Checkout, tags: dict[str, Release], targets: list[Target],
@@ -105,35 +106,37 @@ def import_fix(fix_id: str, *, upstream_dir: Path, releases: str | None,
     if (existing / "fix.toml").is_file() and not (force or list_only or dry_run):
         raise UsageError(f"{fix_id} is already in {catalog_root}; give --force to import it "
                          "again (its curated text is kept)")
-    source = Checkout.open_repository(upstream_dir)
-    tags = upstream.check_upstream(source)
-    history = upstream.find(source, fix_id)
-    targets = resolve_targets(releases, repos)
-    for note in history.notes:
-        output.note(f"{fix_id}: {note}")
-    ports = [carry(source, history, t, tags, with_prerequisites=with_prerequisites)
-             for t in targets]
-    _show(history, ports)
-    if list_only or dry_run:
-        if dry_run and any(p.ok for p in ports):
-            _show_files(fix_id, catalog_root, ports, history, source)
-        return 0 if all(p.ok for p in ports) else 1
-    if not targets:
-        raise UsageError("name the releases to carry it to: --releases 2.6.0,2.7.1 or --repo DIR")
-    good = [p for p in ports if p.ok]
-    if not good:
-        first = next((p.conflict[0] for p in ports if p.conflict), "")
-        raise ConflictError(f"{fix_id} conflicts on every release named "
-                            f"({', '.join(str(p.release) for p in ports)}): nothing written"
-                            + (f" ({first[:300]})" if first else ""))
-    with interrupt.held():  # the entry and its place in `order` land together
-        written = write_entry(fix_id, catalog_root, good, history, source, existing, ports)
-        added = catalog_mod.add_to_order(catalog_root, [fix_id])
-    output.line(f"wrote {written}: {len(good)} variant(s); every field is marked imported: "
-                f"review it, then `hpatch --catalog {catalog_root} lint`")
-    if added:
-        output.note(f"added {fix_id} to the end of `order` in {catalog_root / 'catalog.toml'}")
-    return 0 if len(good) == len(ports) else 1
+    # upstream is read-only to hpatch: what the carrying writes goes to a scratch store
+    with read_only(Checkout.open_repository(upstream_dir)) as source:
+        tags = upstream.check_upstream(source)
+        history = upstream.find(source, fix_id)
+        targets = resolve_targets(releases, repos)
+        for note in history.notes:
+            output.note(f"{fix_id}: {note}")
+        ports = [carry(source, history, t, tags, with_prerequisites=with_prerequisites)
+                 for t in targets]
+        _show(history, ports)
+        if list_only or dry_run:
+            if dry_run and any(p.ok for p in ports):
+                _show_files(fix_id, catalog_root, ports, history, source)
+            return 0 if all(p.ok for p in ports) else 1
+        if not targets:
+            raise UsageError("name the releases to carry it to: --releases 2.6.0,2.7.1 or "
+                             "--repo DIR")
+        good = [p for p in ports if p.ok]
+        if not good:
+            first = next((p.conflict[0] for p in ports if p.conflict), "")
+            raise ConflictError(f"{fix_id} conflicts on every release named "
+                                f"({', '.join(str(p.release) for p in ports)}): nothing written"
+                                + (f" ({first[:300]})" if first else ""))
+        with interrupt.held():  # the entry and its place in `order` land together
+            written = write_entry(fix_id, catalog_root, good, history, source, existing, ports)
+            added = catalog_mod.add_to_order(catalog_root, [fix_id])
+        output.line(f"wrote {written}: {len(good)} variant(s); every field is marked imported: "
+                    f"review it, then `hpatch --catalog {catalog_root} lint`")
+        if added:
+            output.note(f"added {fix_id} to the end of `order` in {catalog_root / 'catalog.toml'}")
+        return 0 if len(good) == len(ports) else 1
 
 
 def _refuse_bundled(root: Path) -> None:

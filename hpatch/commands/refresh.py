@@ -8,7 +8,7 @@ from hpatch import catalog as catalog_mod
 from hpatch import changes, output, patching
 from hpatch.assess import State, applied_commits, assess
 from hpatch.catalog import Fix, Variant
-from hpatch.checkout import Checkout
+from hpatch.checkout import Checkout, read_only
 from hpatch.errors import ConflictError, UsageError
 from hpatch.releases import Release, ReleaseRange
 
@@ -43,10 +43,14 @@ def refresh(checkout: Checkout, fix: Fix, *, releases: str | None) -> int:
             records.extend({"file": p.file, "hunk": p.hunk, "offset": p.offset, "fuzz": p.fuzz}
                            for p in placements)
         text = base.patch.read_text(encoding="utf-8")
-        sha = checkout.commit_files(
-            files, parent=checkout.head(), message=f"{fix.id}: {fix.title}\n\n{fix.fix}\n",
-            author=changes.patch_author(text))
-        new_text = checkout.format_patch(sha)
+        # The commit is only a way to the variant's text: made in a scratch store, so the
+        # user's repository gets no blob, tree or commit of it.
+        with read_only(checkout) as scratch:
+            sha = scratch.commit_files(
+                files, parent=checkout.head(),
+                message=f"{fix.id}: {fix.title}\n\n{fix.fix}\n",
+                author=changes.patch_author(text))
+            new_text = scratch.format_patch(sha)
         wanted = ReleaseRange.parse(releases) if releases else ReleaseRange.parse(f"=={release}")
         if not wanted.contains(release):
             raise UsageError(f"--releases {releases} does not include this checkout's {release}")
