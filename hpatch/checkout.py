@@ -191,8 +191,8 @@ class Checkout:
         except NotARepoError as exc:
             if not path.is_dir():
                 raise
-            done = proc.run(["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
-                            cwd=path, env=_GIT_ENV, check=False)
+            done = proc.run(git_argv("rev-parse", "--is-bare-repository", "--absolute-git-dir"),
+                            cwd=path, env=_GIT_ENV, unset=SCRUBBED_ENV, check=False)
             lines = done.stdout.splitlines()
             if done.returncode != 0 or len(lines) != 2:
                 raise exc from None
@@ -1011,8 +1011,9 @@ class ObjectReader:
     costs more than reading it. Use as a context manager; the process ends with it."""
 
     def __init__(self, checkout: Checkout, env: dict[str, str] | None = None) -> None:
-        self._child = proc.open_pipe(["git", "cat-file", "--batch"], cwd=checkout.root,
-                                     env={**_GIT_ENV, **checkout.env, **(env or {})})
+        self._child = proc.open_pipe(git_argv("cat-file", "--batch"), cwd=checkout.root,
+                                     env={**_GIT_ENV, **checkout.env, **(env or {})},
+                                     unset=SCRUBBED_ENV)
         self._where = checkout.root
 
     def __enter__(self) -> ObjectReader:
@@ -1055,11 +1056,12 @@ def stream_log_patches(checkout: Checkout, revs: Sequence[str],
                        paths: Sequence[str]) -> Iterator[LoggedCommit]:
     """Each non-merge commit of revs (newest first) with its diff to these paths (full
     blob ids, no rename detection), read as git writes it: no whole log in memory."""
-    argv = ["git", "log", "--no-merges", "-p", "--full-index", "--no-renames", "--no-color",
-            "--no-ext-diff", "--format=%x00hpatch-commit%x00%H%x1f%P%x1f%an%x1f%ae%x1f%aI"
-            "%x1f%ct%x1f%s%x1f%b%x1e", *revs, "--", *paths]
+    argv = git_argv("log", "--no-merges", "-p", "--full-index", "--no-renames", "--no-color",
+                    "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+                    "--format=%x00hpatch-commit%x00%H%x1f%P%x1f%an%x1f%ae%x1f%aI"
+                    "%x1f%ct%x1f%s%x1f%b%x1e", *revs, "--", *paths)
     child = proc.open_pipe(argv, cwd=checkout.root, env={**_GIT_ENV, **checkout.env},
-                           stdin=False)
+                           unset=SCRUBBED_ENV, stdin=False)
     try:
         assert child.stdout is not None
         pending: list[bytes] = []
@@ -1157,8 +1159,9 @@ def index_of(checkout: Checkout, entries: dict[str, tuple[str, str]],
     full = {**(env or {}), "GIT_INDEX_FILE": name}
     try:
         listing = "".join(f"{mode} {blob}\t{path}\0" for path, (mode, blob) in entries.items())
-        done = proc.run(["git", "update-index", "-z", "--index-info"], cwd=checkout.root,
-                        env={**_GIT_ENV, **checkout.env, **full}, input_text=listing, check=False)
+        done = proc.run(git_argv("update-index", "-z", "--index-info"), cwd=checkout.root,
+                        env={**_GIT_ENV, **checkout.env, **full}, unset=SCRUBBED_ENV,
+                        input_text=listing, check=False)
         if done.returncode != 0:
             raise ProcessError(["git", "update-index", "--index-info"], done.returncode,
                                done.stdout, _clean_stderr(done.stderr))

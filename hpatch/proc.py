@@ -118,13 +118,11 @@ def _kill_group(child: subprocess.Popen[str]) -> None:
 
 
 def open_pipe(argv: Sequence[str], *, cwd: Path | None = None,
-              env: Mapping[str, str] | None = None,
+              env: Mapping[str, str] | None = None, unset: Collection[str] = (),
               stdin: bool = True) -> subprocess.Popen[bytes]:
     """A long-lived child to talk to through binary pipes (git cat-file --batch, a
-    streaming git log); close_pipe() ends it."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    streaming git log); close_pipe() ends it. Its environment is built as run()'s."""
+    full_env = _environment(env, unset)
     try:
         return subprocess.Popen(list(argv), cwd=cwd, env=full_env,
                                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,

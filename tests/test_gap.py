@@ -186,6 +186,29 @@ def test_table_csv_and_output_file(tmp_path: Path, upstream: Path) -> None:
     assert "cannot write" in nowhere.err and "Traceback" not in nowhere.err
 
 
+def test_the_users_git_environment_and_config_change_nothing(tmp_path: Path,
+                                                             upstream: Path) -> None:
+    """GIT_DIR/GIT_INDEX_FILE of another repository and a diff config of the user's
+    (no prefixes, colour, an external diff) lead no git call of gap astray."""
+    fork = _fork(tmp_path, upstream, {COMMON + "Cache.java": FIXED_LOOKUP})
+    plain = run_hpatch("gap", "--repo", str(fork), "--upstream", str(upstream), "--json")
+    assert plain.code == 0, plain.err
+    other = tmp_path / "other"
+    git(tmp_path, "init", "-q", str(other))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\texternal = false\n"
+        "[color]\n\tui = always\n[log]\n\tshowSignature = true\n", encoding="utf-8")
+    env = {"GIT_DIR": str(other / ".git"), "GIT_INDEX_FILE": str(other / ".git" / "index"),
+           "GIT_OBJECT_DIRECTORY": str(other / ".git" / "objects"), "HOME": str(home),
+           "XDG_CONFIG_HOME": str(home)}
+    redirected = run_hpatch("gap", "--repo", str(fork), "--upstream", str(upstream),
+                            "--json", env=env)
+    assert redirected.code == 0, redirected.err
+    assert _records(redirected.out) == _records(plain.out)
+
+
 def test_component_filter(tmp_path: Path, upstream: Path) -> None:
     fork = _fork(tmp_path, upstream, {})
     result = run_hpatch("gap", "--repo", str(fork), "--upstream", str(upstream), "--json",
