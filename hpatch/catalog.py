@@ -154,6 +154,14 @@ class Fix:
         """Third-party test-scope libraries (group:artifact:version) the test module uses."""
         return [str(d) for d in self.reproducer.get("test_deps", [])]
 
+    def reproducer_missing_for(self, release: Release) -> str:
+        """Why this release has no reproducer ("" when it has one): the entry's own
+        `missing`, or that of the [[reproducer.ranges]] entry for the release."""
+        for entry in self.reproducer.get("ranges", []):
+            if ReleaseRange.parse(entry["releases"]).contains(release):
+                return str(entry.get("missing", self.reproducer_missing))
+        return self.reproducer_missing
+
     def reproducer_methods(self, release: Release) -> list[str]:
         """The test methods to run (empty: every test of the class)."""
         methods = list(self.reproducer.get("methods", []))
@@ -173,7 +181,7 @@ class Fix:
         for entry in self.reproducer.get("ranges", []):
             if ReleaseRange.parse(entry["releases"]).contains(release):
                 test_class = str(entry.get("class", test_class))
-                sources = str(entry["sources"])
+                sources = str(entry.get("sources", sources))
                 break
         return test_class, self.directory / sources
 
@@ -181,8 +189,8 @@ class Fix:
         """Every (class, sources dir) the entry declares, for lint."""
         base = (str(self.reproducer.get("class", "")),
                 self.directory / str(self.reproducer.get("sources", "reproducer")))
-        ranges = [(str(e.get("class", base[0])), self.directory / str(e.get("sources", "")))
-                  for e in self.reproducer.get("ranges", [])]
+        ranges = [(str(e.get("class", base[0])), self.directory / str(e["sources"]))
+                  for e in self.reproducer.get("ranges", []) if e.get("sources")]
         return [base, *ranges]
 
     def variants_for(self, release: Release) -> list[Variant]:
@@ -478,9 +486,10 @@ REPRODUCER_SCHEMA: Schema = {
 }
 REPRODUCER_RANGE_SCHEMA: Schema = {
     "releases": ((str, STRINGS), True),
-    "sources": (str, True),
+    "sources": (str, False),
     "class": (str, False),
     "methods": (list, False),
+    "missing": (str, False),  # no reproducer for these releases yet, and why
 }
 
 
@@ -565,6 +574,9 @@ def _check_reproducer(data: dict[str, Any], where: str) -> None:
         if not isinstance(entry, dict):
             raise CatalogError(f"{where} [reproducer] range #{number} must be a table")
         check_schema(entry, REPRODUCER_RANGE_SCHEMA, f"{where} [reproducer] range #{number}")
+        if not entry.get("sources") and not entry.get("missing"):
+            raise CatalogError(f"{where} [reproducer] range #{number}: name its `sources`, "
+                               "or say in `missing` why these releases have none yet")
         _check_methods(entry.get("methods", []), f"{where} [reproducer] range #{number}")
         ReleaseRange.parse(entry["releases"])
 

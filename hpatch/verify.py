@@ -129,9 +129,10 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                       base=str(spec.base.release if spec.base else spec.release),
                       base_from=spec.base.source if spec.base else "")
     try:
-        if fix.reproducer_missing:
+        none_yet = fix.reproducer_missing_for(spec.release)
+        if none_yet:
             # Nothing to run is never a pass: the entry waits for a reproducer.
-            raise _NoReproducer(f"no reproducer yet: {fix.reproducer_missing}")
+            raise _NoReproducer(f"no reproducer yet: {none_yet}")
         prepared = builder.prepare(checkout, spec.release, spec.assessment, spec.work, say)
         base.provenance = {"stock": prepared.provenance,
                            "patched": prepared.provenance_patched or prepared.provenance}

@@ -137,3 +137,20 @@ def test_a_release_a_variant_is_for_is_an_affected_one() -> None:
                if variant.releases.contains(Release.parse(release))
                and not fix.affected.contains(Release.parse(release))]
     assert outside == []
+
+
+def test_a_release_line_without_a_reproducer_says_why() -> None:
+    """LOCAL-PIPELINE-SRC's reproducer runs on 2.x only: 3.x verification is
+    inconclusive with the reason, never a compile error called a result."""
+    fix = catalog.load(CATALOG).get("LOCAL-PIPELINE-SRC")
+    assert fix.reproducer_missing_for(Release.parse("2.10.2")) == ""
+    assert fix.reproducer_missing_for(Release.parse("2.6.5")) == ""
+    assert "3.0 renamed" in fix.reproducer_missing_for(Release.parse("3.3.6"))
+    assert fix.reproducer_for(Release.parse("3.3.6"))[1].name == "reproducer"
+
+
+def test_a_reproducer_range_needs_sources_or_a_reason(tiny: Tiny) -> None:
+    fix_toml = tiny.catalog / "TINY-1" / "fix.toml"
+    fix_toml.write_text(fix_toml.read_text() + '\n[[reproducer.ranges]]\nreleases = ">=3.0.0"\n')
+    lint = tiny.hpatch("lint")
+    assert lint.code == 1 and "or say in `missing` why" in lint.out, lint.out + lint.err
