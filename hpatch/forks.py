@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,22 @@ from hpatch.releases import Release
 Progress = Callable[[str], None]
 GROUP = "org.apache.hadoop"
 _NS = "{http://maven.apache.org/POM/4.0.0}"
+# Maven reads element names XML does not allow: javac's <Xlint:-unchecked/> in
+# 3.x's hadoop-project pom. Such a name is read as one plain name instead.
+_MAVEN_ONLY_NAME = re.compile(rb"<(/?)([A-Za-z_][\w.-]*):([^\s/>]*)")
+
+
+def parse_pom(data: bytes) -> ET.Element:
+    """A pom as Maven reads it: well-formed XML, or XML but for javac-style names."""
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError:
+        lenient = _MAVEN_ONLY_NAME.sub(
+            lambda m: b"<" + m.group(1) + m.group(2) + b"_" + m.group(3).replace(b":", b"_"),
+            data)
+        if lenient == data:
+            raise
+        return ET.fromstring(lenient)
 INDEX_FORMAT = 3  # 3: poms kept whole, to compare them element by element
 # What the -sources and -test-sources jars hold of a module.
 MAIN_DIRS = ("src/main/java/", "src/main/resources/")
@@ -174,7 +191,7 @@ def read_reactor(checkout: Checkout, tree: str) -> Reactor:
 def _parse_pom(data: bytes, path: str) -> tuple[Module, list[tuple[str, str | None]]]:
     """The module, and its child modules with the profile that lists each (or None)."""
     try:
-        root = ET.fromstring(data)
+        root = parse_pom(data)
     except ET.ParseError as exc:
         raise HpatchError(f"{path or '.'}/pom.xml does not parse: {exc}") from exc
 
@@ -298,7 +315,7 @@ def pom_differences(mine: bytes, reference: bytes, base: Base | None = None) -> 
     own = base.version if base is not None else ""
     release = str(base.release) if base is not None else ""
     try:
-        ours, theirs = ET.fromstring(mine), ET.fromstring(reference)
+        ours, theirs = parse_pom(mine), parse_pom(reference)
     except ET.ParseError as exc:
         return [f"does not parse: {exc}"]
     found: list[str] = []

@@ -156,3 +156,16 @@ def test_a_fork_that_moves_a_third_party_version_builds_the_modules_it_reaches(
     reason = _checks(repo)["hadoop-common"].reason
     assert "pom.xml (dependencyManagement > dependencies > dependency curator-framework > " \
         f"version: {RELEASE} -> {FORK})" in reason, reason
+
+
+def test_a_pom_with_javac_style_element_names_is_read_as_maven_reads_it() -> None:
+    """3.x's hadoop-project pom passes <Xlint:-unchecked/> to javac: not XML, but Maven
+    reads it, so the comparison must too (and still see real differences)."""
+    pom = (b'<project xmlns="http://maven.apache.org/POM/4.0.0"><artifactId>hadoop-project'
+           b'</artifactId><version>3.1.4</version><build><plugins><plugin><configuration>'
+           b'<compilerArguments><Xlint/><Xlint:-unchecked/></compilerArguments>'
+           b'</configuration></plugin></plugins></build></project>')
+    assert forks.parse_pom(pom).tag.endswith("project")
+    assert forks.pom_differences(pom, pom) == []
+    moved = pom.replace(b"<Xlint/>", b"<Xlint/><Xdoclint/>")
+    assert forks.pom_differences(moved, pom) != []
