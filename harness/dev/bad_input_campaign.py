@@ -436,25 +436,18 @@ def item6(c: Campaign) -> None:
 
 
 def item7(c: Campaign) -> None:
-    repo = c.fresh()
-    env = c.paused_git("edit", f"sleep 2; echo '// saved meanwhile' >> {repo / HDFS_FILE}")
-    ran = c.hp("apply", "HDFS-9812", "--repo", str(repo), env=env)
-    came = (c.work / "edit.done").exists()
-    kept = (repo / HDFS_FILE).read_text().endswith("// saved meanwhile\n")
-    c.row("7", "an edit saved while apply runs (a git paused 2 s)", ran,
-          f"{ran.last}; edit {'kept' if kept else 'LOST'}"
-          + ("" if came else "; the pause never came"),
-          "edit kept (apply refuses)", came and kept)
-    repo = c.fresh()
-    c.hp("apply", "HDFS-9812", "--repo", str(repo))
-    env = c.paused_git("edit-revert", f"sleep 2; echo '// saved meanwhile' >> {repo / HDFS_FILE}")
-    ran = c.hp("revert", "HDFS-9812", "--repo", str(repo), env=env)
-    came = (c.work / "edit-revert.done").exists()
-    kept = (repo / HDFS_FILE).read_text().endswith("// saved meanwhile\n")
-    c.row("7", "an edit saved while revert runs (a git paused 2 s)", ran,
-          f"{ran.last}; edit {'kept' if kept else 'LOST'}"
-          + ("" if came else "; the pause never came"),
-          "edit kept (revert refuses)", came and kept)
+    for verb, hook in (("apply", "edit"), ("revert", "edit-revert")):
+        repo = c.fresh()
+        if verb == "revert":
+            c.hp("apply", "HDFS-9812", "--repo", str(repo))
+        env = c.paused_git(hook, f"sleep 2; echo '// saved meanwhile' >> {repo / HDFS_FILE}")
+        ran = c.hp(verb, "HDFS-9812", "--repo", str(repo), env=env)
+        came = (c.work / f"{hook}.done").exists()
+        kept = (repo / HDFS_FILE).read_text().endswith("// saved meanwhile\n")
+        c.row("7", f"an edit saved while {verb} runs (a git paused 2 s)", ran,
+              f"{ran.last}; edit {'kept' if kept else 'LOST'}"
+              + ("" if came else "; the pause never came"),
+              f"edit kept ({verb} refuses)", came and kept)
 
 
 def item8(c: Campaign) -> None:
