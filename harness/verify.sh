@@ -11,8 +11,14 @@
 #   test-methods.txt       (optional) only these of its methods, comma-separated
 #   surefire-properties.txt (optional) key=value: the test module's Surefire system
 #                          properties, @DATA@ and @TESTCLASSES@ standing for this run's
+#   surefire-run.txt       (optional) the test module's directory: each side then runs
+#                          through Maven Surefire with pom-hpatch-SIDE.xml there, offline,
+#                          reading the local Maven repository in surefire-repo.txt;
+#                          surefire-own-SIDE.txt lists the module's jars ("classes JAR",
+#                          "test-classes JAR") laid out in target/ under the side's classes
 # NATIVE (optional): a directory holding libhadoop.so for this release
-# Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt
+# Writes: jvm.txt, compile-*.log, stock-N.log / patched-N.log, status-*.txt, and for
+# Surefire runs reports-SIDE-N/ (Surefire's XML reports and test output)
 set -uo pipefail
 WORK="$1"; HARNESS="$2"; REPEAT="${3:-1}"; TIMEOUT="${4:-300}"; NATIVE="${5:-}"
 cd "$WORK"
@@ -101,8 +107,41 @@ run() {  # side, n
       org.apache.hadoop.hpatch.harness.ReproRunner "$TEST_CLASS" "$TEST_METHODS" ) > "$side-$n.log" 2>&1
   echo $? > "status-$side-$n.txt"
 }
+run_surefire() {  # side, n: the module's own Surefire, as `mvn test` would run it
+  local side="$1" n="$2" mod lib tests repo kind jar
+  mod="$(cat surefire-run.txt)"
+  repo="$(cat surefire-repo.txt)"
+  lib="$(side_native "$side")"
+  rm -rf "$mod/target"
+  mkdir -p "$mod/target/classes" "$mod/target/test-classes"
+  # target/ as the module's compile phases leave it: its jar and -tests jar, with the
+  # fix's classes (this side's) and the upstream test on top. `mvn test` then runs the
+  # module's steps before Surefire (resources, antrun) and Surefire; nothing compiles.
+  while read -r kind jar; do
+    [ -n "$jar" ] && ( cd "$mod/target/$kind" && unzip -qo "$jar" -x 'META-INF/MANIFEST.MF' )
+  done < "surefire-own-$side.txt"
+  cp -r "$WORK/classes/$side/." "$mod/target/classes/"
+  cp -r "$WORK/classes/repro/." "$mod/target/test-classes/"
+  tests="$TEST_CLASS"
+  if [ -n "$TEST_METHODS" ]; then tests="$TEST_CLASS#${TEST_METHODS//,/+}"; fi
+  echo "hpatch-progress: running $side ($n/$REPEAT) through Maven Surefire"
+  # Offline: everything was resolved before the container started. No tracking file:
+  # the read-only repository's artifacts count as present whatever repository sent them.
+  ( cd "$mod" && export JAVA_HOME && if [ -n "$lib" ]; then export LD_LIBRARY_PATH="$lib"; fi && \
+    timeout --kill-after=10 "$((TIMEOUT + 120))" mvn -B -o -f "pom-hpatch-$side.xml" \
+      -Dmaven.repo.local="$repo" -Daether.enhancedLocalRepository.trackingFilename=hpatch-none \
+      test -Dtest="$tests" -DfailIfNoTests=false -DtrimStackTrace=false ) > "$side-$n.log" 2>&1
+  echo $? > "status-$side-$n.txt"
+  rm -rf "reports-$side-$n"; mkdir -p "reports-$side-$n"
+  if [ -d "$mod/target/surefire-reports" ]; then cp -r "$mod/target/surefire-reports/." "reports-$side-$n/"; fi
+}
 for n in $(seq 1 "$REPEAT"); do
-  run stock "$n"
-  run patched "$n"
+  if [ -f surefire-run.txt ]; then
+    run_surefire stock "$n"
+    run_surefire patched "$n"
+  else
+    run stock "$n"
+    run patched "$n"
+  fi
 done
 echo "hpatch-progress: done"

@@ -212,6 +212,16 @@ def resolve_classpath(artifacts: Sequence[Artifact], *, exclude: Sequence[str] =
     return jars
 
 
+def run_goals(pom: Path, args: Sequence[str], *, timeout: float) -> None:
+    """`mvn -B -q -f POM ARGS` with the user's extra arguments; MavenError (one line)
+    when it fails."""
+    argv = ["mvn", "-B", "-q", "-f", str(pom), *extra_args(), *args]
+    try:
+        proc.run(argv, cwd=pom.parent, timeout=timeout)
+    except ProcessError as exc:
+        raise explain_failure(exc) from exc
+
+
 def _classpath_pom(artifacts: Sequence[Artifact], exclude: Sequence[str]) -> str:
     exclusions = "".join(
         f"<exclusion><groupId>{escape(g)}</groupId><artifactId>{escape(a)}</artifactId>"

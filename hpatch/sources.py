@@ -45,12 +45,14 @@ MODULES = (
 POMS = (
     Module("hadoop-main", ""),
     Module("hadoop-project", "hadoop-project"),
+    # The parent of hadoop-common and hadoop-hdfs: its pom carries their Surefire set-up.
+    Module("hadoop-project-dist", "hadoop-project-dist"),
     Module("hadoop-yarn", YARN),
     Module("hadoop-yarn-server", f"{YARN}/hadoop-yarn-server"),
 )
 # Releases that published no -sources jars: `--release` cannot serve them (use a clone).
 NO_SOURCES = ("2.8.5", "2.9.2")
-SOURCE_FORMAT = 1  # bump when the layout changes, so caches rebuild
+SOURCE_FORMAT = 2  # bump when the layout changes, so caches rebuild
 
 
 def release_tag(release: Release) -> str:

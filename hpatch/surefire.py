@@ -94,11 +94,13 @@ def system_properties(poms: list[str]) -> dict[str, str]:
 ROOT_CONFIG = "hadoop-project/pom.xml"  # where Hadoop's Surefire configuration lives
 
 
-def pom_chain(module: str, read_file: Callable[[str], str | None]) -> tuple[list[str], str]:
-    """The module's pom and its parents' (by <relativePath>, default ../pom.xml), parent
-    first; and the first parent pom the tree lacks ("" if none). Release sources from
-    -sources jars lack hadoop-project-dist: hadoop-project's pom then stands in for it."""
-    chain: list[str] = []
+def pom_files(module: str, read_file: Callable[[str], str | None]
+              ) -> tuple[list[tuple[str, str]], str]:
+    """The module's pom and its parents' (by <relativePath>, default ../pom.xml) as (path,
+    text), parent first; and the first parent pom the tree lacks ("" if none). Release
+    sources from -sources jars lack hadoop-project-dist: hadoop-project's pom then stands
+    in for it."""
+    chain: list[tuple[str, str]] = []
     missing = ""
     path = posixpath.join(module, "pom.xml") if module else "pom.xml"
     seen: set[str] = set()
@@ -110,7 +112,7 @@ def pom_chain(module: str, read_file: Callable[[str], str | None]) -> tuple[list
                 missing, path = path, ROOT_CONFIG
                 continue
             break
-        chain.insert(0, text)
+        chain.insert(0, (path, text))
         try:
             root = ET.fromstring(text)
         except ET.ParseError:
@@ -123,6 +125,12 @@ def pom_chain(module: str, read_file: Callable[[str], str | None]) -> tuple[list
                                                    (relative or "../pom.xml").strip()))
         path = target if target.endswith(".xml") else posixpath.join(target, "pom.xml")
     return chain, missing
+
+
+def pom_chain(module: str, read_file: Callable[[str], str | None]) -> tuple[list[str], str]:
+    """pom_files' texts alone."""
+    files, missing = pom_files(module, read_file)
+    return [text for _, text in files], missing
 
 
 def file_text(properties: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, grading, records, surefire, testsupport
+from hpatch import builders, grading, records, surefire, surefirepom, testsupport
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -88,6 +88,7 @@ class CellResult:
     error_kind: str = ""       # for `error` and `inconclusive`: build, setup, timeout, ...
     stock_failure: str = ""    # the rule stock's failure met: assertion, exception-in-changed-code
     stock_hooks: list[str] = field(default_factory=list)  # test hooks the fix adds, on stock
+    runner: str = ""           # surefire: the module's own Surefire; junit: hpatch's runner
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
@@ -148,8 +149,10 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             base.notes.append("test support on stock (members the fix adds that no "
                               f"production code calls): {', '.join(hooks.added)}")
         (spec.work / "test-class.txt").write_text(test_class)
-        base.notes.extend(_write_surefire(spec.work, checkout,
-                                          fix.reproducer.get("upstream", [])))
+        runner, notes = _write_surefire(spec, checkout, fix.reproducer.get("upstream", []),
+                                        prepared, say)
+        base.runner = runner
+        base.notes.extend(notes)
         methods = fix.reproducer_methods(spec.release)
         if methods:
             (spec.work / "test-methods.txt").write_text(",".join(methods))
@@ -158,6 +161,9 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                 str(spec.repeat), str(int(spec.timeout))]
         jars = [*prepared.classpath, *(prepared.classpath_patched or [])]
         roots = sorted({_jar_root(j) for j in jars})
+        repo = spec.work / surefirepom.REPO_FILE
+        if repo.is_file():
+            roots.append(Path(repo.read_text().strip()))
         native = spec.native_lib or prepared.native_lib
         if native is not None:
             if not (native / "libhadoop.so").exists():
@@ -217,21 +223,75 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
     return base
 
 
-def _write_surefire(work: Path, checkout: Checkout, upstream_tests: object) -> list[str]:
-    """An upstream test runs with the system properties its module's Surefire sets;
-    a note when the checkout lacks a parent pom (release sources)."""
+def _write_surefire(spec: CellSpec, checkout: Checkout, upstream_tests: object,
+                    prepared: builders.Prepared, say: Progress) -> tuple[str, list[str]]:
+    """An upstream test runs through its module's own Maven Surefire where the checkout
+    has the module's poms (a git checkout); else through hpatch's JUnit runner with the
+    system properties that Surefire would set, and a note saying what is missing.
+    The runner's name and the notes."""
     paths = [str(p) for p in upstream_tests if "/src/test/" in str(p)] if isinstance(
         upstream_tests, list) else []
     if not paths:
-        return []
+        return "junit", []
+    work = spec.work
     module = paths[0].split("/src/test/", 1)[0]
-    poms, missing = surefire.pom_chain(module, lambda path: checkout.read_blob("HEAD", path))
+
+    def read(path: str) -> str | None:
+        return checkout.read_blob("HEAD", path)
+
+    module_dir, missing = surefirepom.write_project(work, module, read)
+    repo = _maven_repository(prepared.classpath)
+    if module_dir is not None and repo is not None and os.environ.get(
+            "HPATCH_RUNNER", "surefire") != "junit":
+        say(f"setting up {module}'s Surefire (its effective pom, its test classpath)")
+        effective = surefirepom.effective_pom(module_dir)
+        _export_module(checkout, module, module_dir)
+        version = spec.base.version if spec.base else str(spec.release)
+        base_version = str(spec.base.release) if spec.base else str(spec.release)
+        notes = surefirepom.write_sides(
+            work, module_dir, effective,
+            {"stock": prepared.classpath,
+             "patched": prepared.classpath_patched or prepared.classpath},
+            version=version, base_version=base_version, timeout=int(spec.timeout))
+        records.write_text(work / surefirepom.REPO_FILE, str(repo) + "\n")
+        return "surefire", notes
+    poms, missing_pom = surefire.pom_chain(module, read)
     (work / surefire.FILE).write_text(surefire.file_text(surefire.system_properties(poms)))
-    if not missing:
-        return []
-    return [f"{missing} is not in this checkout (release sources carry no such pom): the "
-            f"test's Surefire properties come from {surefire.ROOT_CONFIG} alone; a git "
-            "checkout at the release's tag has it"]
+    if module_dir is None:
+        return "junit", [
+            f"{missing or missing_pom} is not in this checkout (release sources carry no "
+            "such pom), so upstream's test runs through hpatch's JUnit runner with the "
+            f"Surefire system properties of {surefire.ROOT_CONFIG}, not through its module's "
+            "Surefire; a git checkout at the release's tag has the poms"]
+    if repo is None:
+        return "junit", ["the test classpath is not in a local Maven repository: upstream's "
+                         "test runs through hpatch's JUnit runner"]
+    return "junit", ["HPATCH_RUNNER=junit: upstream's test runs through hpatch's JUnit "
+                     "runner with its module's Surefire system properties"]
+
+
+def _export_module(checkout: Checkout, module: str, module_dir: Path) -> None:
+    """The module's files at HEAD but its .java files (its classes are the jar's and the
+    fix's): resources, web apps, test data and whatever else its build steps before
+    `test` read."""
+    tree = checkout.subtree("HEAD", module)
+    if not tree:
+        return
+    scratch = module_dir.parent / f".{module_dir.name}.export"
+    checkout.export_tree(tree, scratch)
+    for java in ("src/main/java", "src/test/java"):
+        for source in (scratch / java).rglob("*.java"):
+            source.unlink()  # the rest stays: test data some modules copy from there
+    shutil.copytree(scratch, module_dir, dirs_exist_ok=True)
+    shutil.rmtree(scratch)
+
+
+def _maven_repository(classpath: list[Path]) -> Path | None:
+    """The local Maven repository the classpath's published jars come from."""
+    for jar in classpath:
+        if "repository" in jar.parts:
+            return _jar_root(jar)
+    return None
 
 
 class _NoReproducer(Exception):
@@ -290,9 +350,15 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
     bases = testsupport.test_bases(work, test_class)
     for side, outcomes in runs.items():
         for n in range(1, repeat + 1):
-            log = work / f"{side}-{n}.log"
-            outcomes.append(grading.parse_run(_read(log), _status(
-                work / f"status-{side}-{n}.txt"), test_class, changed, bases))
+            log = _read(work / f"{side}-{n}.log")
+            status = _status(work / f"status-{side}-{n}.txt")
+            reports = work / f"reports-{side}-{n}"
+            if reports.is_dir():  # a Surefire run: its XML reports say how each test ended
+                block = surefirepom.report_block(reports, test_class)
+                if not block and surefirepom.TIMED_OUT in log:
+                    status = grading.TIMEOUT_EXIT[0]
+                log += block
+            outcomes.append(grading.parse_run(log, status, test_class, changed, bases))
     return grading.grade(runs["stock"], runs["patched"])
 
 

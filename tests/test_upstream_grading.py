@@ -151,14 +151,14 @@ def test_the_modules_surefire_properties_reach_the_test(tmp_path: Path) -> None:
 
 
 def test_surefire_properties_from_the_release_poms(hadoop: Path) -> None:
-    """Read from the real 2.4.1 poms (module, hadoop-project-dist, hadoop-project)."""
+    """Read from the real 2.4.1 poms (module, hadoop-project-dist, hadoop-project, root)."""
     def read(path: str) -> str | None:
         target = hadoop / path
         return target.read_text() if target.is_file() else None
 
     poms, missing = surefire.pom_chain("hadoop-hdfs-project/hadoop-hdfs", read)
-    # release sources carry no hadoop-project-dist pom: hadoop-project's stands in, said
-    assert missing == "hadoop-project-dist/pom.xml" and len(poms) == 3
+    # hadoop-project-dist's pom comes from Maven Central with the release's sources
+    assert missing == "" and len(poms) == 4
     found = surefire.system_properties(poms)
     assert found["test.build.data"].startswith("@DATA@/target/")
     assert found["java.net.preferIPv4Stack"] == "true"
