@@ -855,9 +855,12 @@ def grep_history(checkout: Checkout, pattern: str) -> list[LogEntry]:
     return found
 
 
-def log_range(checkout: Checkout, rev_range: str, paths: Sequence[str]) -> list[LogEntry]:
-    """The commits of rev_range (`A..B`) that touch paths, oldest first, merges left out."""
-    out = checkout.git("log", "--no-merges", "--reverse",
+def log_range(checkout: Checkout, rev_range: str, paths: Sequence[str], *,
+              adding: str = "") -> list[LogEntry]:
+    """The commits of rev_range (`A..B`) that touch paths, oldest first, merges left out;
+    adding: only those that change the number of occurrences of that text (`git log -S`)."""
+    pickaxe = ["-S", adding] if adding else []
+    out = checkout.git("log", "--no-merges", "--reverse", *pickaxe,
                        "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%ct%x1f%s%x1f%B%x1e",
                        rev_range, "--", *paths, strip=False)
     found = []

@@ -617,6 +617,66 @@ def test_a_backport_using_an_earlier_changes_helper_names_it(upstream: Path,
     assert "static boolean noneIn" in (team / "HADOOP-90061" / variant["patch"]).read_text()
 
 
+def test_an_override_of_a_method_an_earlier_change_added_names_it(upstream: Path,
+                                                                  tmp_path: Path) -> None:
+    """The backport applies, but overrides a superclass method that an earlier commit on
+    its branch added in another file (MAPREDUCE-6558 on 6549's
+    unsetNeedAdditionalRecordAfterSplit): named; --with-prerequisites carries it."""
+    compress = f"{COMMON}/src/main/java/org/apache/hadoop/io/compress"
+    repo = tmp_path / "override"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-override", "rel/release-2.4.1")
+    _edit(repo, f"{compress}/CompressionOutputStream.java",
+          "  public abstract void finish() throws IOException;\n",
+          "  public abstract void finish() throws IOException;\n\n"
+          "  protected boolean finishedForTesting() {\n    return false;\n  }\n")
+    earlier = _commit(repo, "HADOOP-90062. Let streams say they finished. Contributed by T.")
+    _edit(repo, f"{compress}/CompressorStream.java",
+          "  public void finish() throws IOException {\n",
+          "  @Override\n  protected boolean finishedForTesting() {\n"
+          "    return compressor.finished();\n  }\n\n"
+          "  public void finish() throws IOException {\n")
+    _edit(repo, STRING_UTILS, BUGGY, FIXED)
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    _commit(repo, "HADOOP-90063. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.6")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90063", "--releases", "2.4.1")
+    assert code == 0, err
+    review = tomllib.loads((team / "HADOOP-90063" / "fix.toml").read_text())["imported"]["review"]
+    assert "uses finishedForTesting, which the release lacks" in review, review
+    assert earlier[:11] in review
+    code, _, err = _import(repo, team, "HADOOP-90063", "--releases", "2.4.1",
+                           "--with-prerequisites", "--force")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90063" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["prerequisites"] == [earlier]
+
+
+def test_a_binary_test_resource_the_fix_adds_goes_with_its_test(upstream: Path,
+                                                                 tmp_path: Path) -> None:
+    """MAPREDUCE-6558's compressed input file: beside the test, on its classpath."""
+    repo = tmp_path / "resource"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-resource", "rel/release-2.4.1")
+    _edit(repo, STRING_UTILS, BUGGY, FIXED)
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    data = bytes(range(256)) * 4
+    target = repo / COMMON / "src/test/resources/input/records.bin"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    _commit(repo, "HADOOP-90064. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.5")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90064", "--releases", "2.4.1")
+    assert code == 0, err
+    assert (team / "HADOOP-90064" / "reproducer" / "2.4.1" / "input" / "records.bin"
+            ).read_bytes() == data
+    assert run_hpatch("--catalog", str(team), "lint").code == 0
+
+
 def _repository_state(git_dir: Path) -> tuple[str, list[str], str, str]:
     """What a repository holds, to the byte: `git count-objects -v`, every file under
     objects/ with its digest, every ref, and every other file of the git directory."""

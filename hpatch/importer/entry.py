@@ -104,6 +104,9 @@ def _write_reproducer(entry: Path, port: Port) -> ReproSet:
     for name, text in port.resources.items():
         (entry / sources / name).parent.mkdir(parents=True, exist_ok=True)
         (entry / sources / name).write_text(text, encoding="utf-8", errors="surrogateescape")
+    for name, data in port.resource_files.items():
+        (entry / sources / name).parent.mkdir(parents=True, exist_ok=True)
+        (entry / sources / name).write_bytes(data)
     candidates.sort(key=lambda c: -c[0])
     if not candidates or not candidates[0][0]:
         return ReproSet(port.release, sources, "", [], sorted(port.tests), [])

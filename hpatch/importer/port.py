@@ -40,6 +40,9 @@ class Port:
     tests: dict[str, str] = field(default_factory=dict)   # repo path -> text after the fix
     tests_before: dict[str, str | None] = field(default_factory=dict)  # ... and before it
     resources: dict[str, str] = field(default_factory=dict)  # name -> the module's test config
+    # Test resources the commits add or change (a compressed input file), by their path
+    # under src/test/resources: they go beside the test, onto its classpath.
+    resource_files: dict[str, bytes] = field(default_factory=dict)
     prerequisites: list[Commit] = field(default_factory=list)  # earlier changes carried first
     subclasses: dict[str, str] = field(default_factory=dict)  # abstract test -> concrete one
     extra_tests: dict[str, str] = field(default_factory=dict)  # those, as at the release
@@ -177,21 +180,33 @@ def _symbol_prerequisites(source: Checkout, commit: Commit, tree: str, port: Por
                          if (t := source.read_blob(f"{commit.sha}^", p)) is not None)
     missing = sorted(n for n in added if not re.search(rf"\b{n}\b", release)
                      and re.search(rf"\b{n}\b", preimage))
+    # A method it overrides that no file of the module declares at the release: a
+    # superclass's method an earlier change added (MAPREDUCE-6558 on 6549's).
+    supers = [n for n in _overridden(diff) if n not in missing and not any(
+        git_ops.files_matching(source, tree, rf"\b{n}\b", _module(p))
+        for p in commit.production_paths[:1])]
     base = git_ops.merge_base(source, port.tag, commit.sha)
-    if not missing or base is None:
+    if not (missing or supers) or base is None:
         return None
     entries = git_ops.log_range(source, f"{base}..{commit.sha}^", commit.production_paths)
     if len(entries) > MAX_CANDIDATES:
         return None
-    bringing = []
+    bringing: list[Commit] = []
     for entry in entries:
         earlier = Commit(entry, source.touched_paths(entry.sha))
         text = git_ops.commit_diff_paths(source, earlier.sha, earlier.production_paths)
         plus = "\n".join(ln for ln in text.splitlines() if ln.startswith("+"))
         if any(re.search(rf"\b{n}\b", plus) for n in missing):
             bringing.append(earlier)
+    for name in supers:
+        for entry in git_ops.log_range(source, f"{base}..{commit.sha}^", [], adding=name):
+            if all(c.sha != entry.sha for c in bringing):
+                bringing.append(Commit(entry, source.touched_paths(entry.sha),
+                                       first_release=commit.first_release))
+    missing = sorted({*missing, *supers})
     if not bringing:
         return None
+    bringing.sort(key=lambda c: c.entry.committed)
     named = "; ".join(f"{c.short} {clean_subject(c)[:70]}" for c in bringing)
     if not carry:
         port.notes.append(f"{commit.short} uses {', '.join(missing[:5])}, which the release "
@@ -199,14 +214,24 @@ def _symbol_prerequisites(source: Checkout, commit: Commit, tree: str, port: Por
                           "(--with-prerequisites carries them)")
         return None
     current = tree  # the tree before this change: its prerequisites go first, then it
+    carried: list[Commit] = []
     for earlier in bringing:
         applied = git_ops.apply_to_tree(source, current, git_ops.commit_diff_paths(
             source, earlier.sha, earlier.production_paths))
-        if applied.tree is None:
+        if applied.tree is not None:
+            carried.append(earlier)
+            current = applied.tree
+            continue
+        # It needs earlier changes of its own (found as for a change that conflicts).
+        found = _prerequisites_of(source, earlier, current, port.tag, port.release)
+        if found is None:
             port.notes.append(f"{commit.short} uses {', '.join(missing[:5])}; {named} would "
                               "bring them but does not apply")
             return None
-        current = applied.tree
+        carried.extend([*found[0], earlier])
+        current = found[1]
+    bringing = carried
+    named = "; ".join(f"{c.short} {clean_subject(c)[:70]}" for c in bringing)
     again = git_ops.apply_to_tree(source, current, diff)
     if again.tree is None:
         return None
@@ -215,6 +240,17 @@ def _symbol_prerequisites(source: Checkout, commit: Commit, tree: str, port: Por
     port.notes.append(f"{commit.short} uses {', '.join(missing[:5])}, which the release "
                       f"lacks: carried on top of {named}")
     return again.tree
+
+
+_OVERRIDE = re.compile(r"@Override\s+(?:(?:public|protected|private|static|final|synchronized)"
+                       r"\s+)*[\w<>\[\],.? ]+?\s+(\w+)\s*\(")
+
+
+def _overridden(diff: str) -> list[str]:
+    """The names of the methods a diff adds with @Override."""
+    added = "\n".join(ln[1:] for ln in diff.splitlines()
+                      if ln.startswith("+") and not ln.startswith("+++"))
+    return sorted(set(_OVERRIDE.findall(added)))
 
 
 def _prerequisites_of(source: Checkout, commit: Commit, tree: str, tag: str,
@@ -294,9 +330,15 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
     files: dict[str, str] = {}
     for commit in port.commits:
         paths = [p for p in commit.test_paths if p.endswith(".java")]
-        skipped = [p for p in commit.test_paths if not p.endswith(".java")]
+        for path in commit.test_paths:
+            if "/src/test/resources/" in path:
+                data = source.read_blob_bytes(commit.sha, path)
+                if data is not None:
+                    port.resource_files[path.split("/src/test/resources/", 1)[1]] = data
+        skipped = [p for p in commit.test_paths if not p.endswith(".java")
+                   and "/src/test/resources/" not in p]
         if skipped:
-            port.notes.append(f"test resources not carried: {', '.join(skipped)}")
+            port.notes.append(f"test files not carried: {', '.join(skipped)}")
         if not paths:
             continue
         applied = git_ops.apply_to_tree(source, tree, git_ops.commit_diff_paths(
