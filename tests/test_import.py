@@ -9,6 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -675,6 +680,134 @@ def test_a_binary_test_resource_the_fix_adds_goes_with_its_test(upstream: Path,
     assert (team / "HADOOP-90064" / "reproducer" / "2.4.1" / "input" / "records.bin"
             ).read_bytes() == data
     assert run_hpatch("--catalog", str(team), "lint").code == 0
+
+
+def test_an_upstream_without_tags_or_branches_is_one_line(upstream: Path,
+                                                          tmp_path: Path) -> None:
+    bare = tmp_path / "refless.git"
+    git(tmp_path, "clone", "-q", "--bare", str(upstream), str(bare))
+    for ref in git(bare, "for-each-ref", "--format=%(refname)").splitlines():
+        git(bare, "update-ref", "-d", ref)
+    git(bare, "update-ref", "--no-deref", "HEAD", git(upstream, "rev-parse", "trunk"))
+    team = tmp_path / "team"
+    code, _, err = _import(bare, team, FIX, "--releases", "2.4.1")
+    assert code != 0 and len(err.strip().splitlines()) == 1, err
+    assert "no release tags" in err and "Traceback" not in err
+    assert not team.exists()
+
+
+def test_a_module_the_release_does_not_have_is_a_conflict_that_names_it(
+        upstream: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "newmodule"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "trunk")
+    module = "hadoop-tools/hadoop-newtool"
+    _write(repo, f"{module}/src/main/java/org/apache/hadoop/tools/NewTool.java",
+           "package org.apache.hadoop.tools;\npublic class NewTool {\n}\n")
+    _commit(repo, "HADOOP-90070. Add a tool. Contributed by T.")
+    _write(repo, f"{module}/src/main/java/org/apache/hadoop/tools/NewTool.java",
+           "package org.apache.hadoop.tools;\npublic class NewTool {\n  int x;\n}\n")
+    _write(repo, f"{module}/src/test/java/org/apache/hadoop/tools/TestNewTool.java",
+           "package org.apache.hadoop.tools;\npublic class TestNewTool {\n}\n")
+    _commit(repo, "HADOOP-90071. Fix the tool. Contributed by T.")
+    team = tmp_path / "team"
+    code, out, err = _import(repo, team, "HADOOP-90071", "--releases", "2.4.1")
+    assert code == 4, out + err
+    assert "conflicts on every release" in err and len(err.strip().splitlines()) == 1
+    assert "NewTool.java" in out  # the row names the file the release lacks
+    assert not team.exists()
+
+
+def test_an_interrupted_import_leaves_the_catalog_as_it_was(upstream: Path,
+                                                           tmp_path: Path) -> None:
+    """SIGINT at any point: the catalog is as before, or has the whole entry (the write
+    is one rename); never a half entry, and lint stays clean."""
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "catalog.toml").write_text("order = []\n")
+    before = _tree_digest(team)
+    env = dict(os.environ, HPATCH_CATALOG=str(CATALOG))
+    interrupted = 0
+    for delay in (0.3, 0.8, 1.5):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hpatch", "import", FIX, "--releases", "2.4.1",
+             "--upstream", str(upstream), "--catalog", str(team)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        entry = team / FIX
+        if child.returncode == 0:
+            assert (entry / "fix.toml").is_file()
+            assert FIX in (team / "catalog.toml").read_text()
+            shutil.rmtree(entry)
+            (team / "catalog.toml").write_text("order = []\n")
+        else:
+            assert child.returncode == 130, err
+            assert _tree_digest(team) == before, f"after SIGINT at {delay} s"
+            interrupted += 1
+        assert not [p for p in team.iterdir() if p.name.startswith(".")]
+    assert interrupted, "no SIGINT arrived before the import finished"
+
+
+HANG_TEST = """package org.apache.hadoop.util;
+
+import static org.junit.Assert.assertEquals;
+
+import org.junit.Test;
+
+public class TestStringUtilsWaits {
+  @Test
+  public void testArrayToStringOfNullReturns() throws Exception {
+    while (true) {
+      try {
+        assertEquals("", StringUtils.arrayToString(null));
+        return;
+      } catch (NullPointerException e) {
+        Thread.sleep(200);  // stock: waits forever
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.network
+@pytest.mark.slow
+def test_a_test_that_hangs_is_a_timeout_and_leaves_nothing_running(
+        upstream: Path, cached_release: str, tmp_path: Path) -> None:
+    """Through Surefire: the fork passes --timeout, Surefire stops it, the verdict is an
+    error of kind timeout, and no container (so no JVM) is left."""
+    if run_hpatch("image", timeout=1800).code != 0:
+        if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
+            pytest.fail("Docker is required here")
+        pytest.skip("no Docker engine")
+    repo = tmp_path / "hang"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-hang", "rel/release-2.4.1")
+    _edit(repo, STRING_UTILS, BUGGY, FIXED)
+    _write(repo, f"{TEST_DIR}/TestStringUtilsWaits.java", HANG_TEST)
+    _commit(repo, "HADOOP-90080. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.4")
+    team = tmp_path / "team"
+    assert _import(repo, team, "HADOOP-90080", "--releases", "2.4.1")[0] == 0
+
+    def containers() -> set[str]:
+        return set(subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True,
+                                  text=True, check=True).stdout.split())
+
+    before = containers()
+    result = run_hpatch("verify", "HADOOP-90080", "--version", cached_release, "--catalog",
+                        str(team), "--timeout", "20", "--json",
+                        env={"HPATCH_RUNS": str(tmp_path / "runs")}, timeout=1800)
+    cell = json.loads(result.out)["results"][0]
+    assert cell["runner"] == "surefire"
+    assert cell["verdict"] == "error" and cell["error_kind"] == "timeout", cell
+    assert cell["reason"].startswith("stock:")
+    assert result.code != 0
+    assert containers() <= before  # the container, and the JVMs in it, are gone
 
 
 def _repository_state(git_dir: Path) -> tuple[str, list[str], str, str]:
