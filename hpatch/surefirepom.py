@@ -181,6 +181,23 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
             d_group, d_artifact, _text(dep, "type") or "jar", classifier,
             _text(dep, "version")))))
         deps.append(dep)
+    managed = _child(project, "dependencyManagement")
+    if managed is not None:
+        # What fixes the versions of transitive dependencies (jackson 1.9.13 throughout,
+        # not the 1.8.3 jersey-json asks for): as the module's build has it.
+        for dep in managed.iter(_q("dependency")):
+            version_node = _child(dep, "version")
+            if (_text(dep, "groupId") == HADOOP_GROUP and version_node is not None
+                    and version != base_version
+                    and (version_node.text or "").strip() == version):
+                version_node.text = base_version
+    gone = sorted(a for (a, classifier) in built if not classifier)
+    if gone:
+        for dep in deps:
+            for artifact_id in gone:
+                _exclude(dep, HADOOP_GROUP, artifact_id)
+        changes.append(f"{', '.join(gone)} excluded where a dependency brings it (the "
+                       "checkout's build replaces it)")
     if coordinates:
         changes.append("jdk.tools excluded throughout (a system-scoped jar of old JDKs that "
                        "hadoop-annotations asks for; the test JVM's JDK provides its classes)")
@@ -216,6 +233,8 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
     properties = _child(project, "properties")
     if properties is not None:  # project.build.sourceEncoding and the like, as resolved
         out.append(properties)
+    if managed is not None:
+        out.append(managed)
     out.append(deps)
     build = ET.SubElement(out, _q("build"))
     source_build = _child(project, "build")
@@ -305,12 +324,16 @@ def _absent_inputs(execution: ET.Element, module_dir: Path | None) -> str:
 
 
 def _exclude_jdk_tools(dep: ET.Element) -> None:
+    _exclude(dep, "jdk.tools", "jdk.tools")
+
+
+def _exclude(dep: ET.Element, group: str, artifact: str) -> None:
     exclusions = _child(dep, "exclusions")
     if exclusions is None:
         exclusions = ET.SubElement(dep, _q("exclusions"))
     exclusion = ET.SubElement(exclusions, _q("exclusion"))
-    ET.SubElement(exclusion, _q("groupId")).text = "jdk.tools"
-    ET.SubElement(exclusion, _q("artifactId")).text = "jdk.tools"
+    ET.SubElement(exclusion, _q("groupId")).text = group
+    ET.SubElement(exclusion, _q("artifactId")).text = artifact
 
 
 def _configuration(plugin: ET.Element) -> ET.Element:

@@ -22,6 +22,20 @@ EFFECTIVE = f"""<?xml version="1.0" encoding="UTF-8"?>
   <properties>
     <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
   </properties>
+  <dependencyManagement>
+    <dependencies>
+      <dependency>
+        <groupId>org.codehaus.jackson</groupId>
+        <artifactId>jackson-core-asl</artifactId>
+        <version>1.9.13</version>
+      </dependency>
+      <dependency>
+        <groupId>org.apache.hadoop</groupId>
+        <artifactId>hadoop-yarn-api</artifactId>
+        <version>2.7.1-acme3</version>
+      </dependency>
+    </dependencies>
+  </dependencyManagement>
   <dependencies>
     <dependency>
       <groupId>org.apache.hadoop</groupId>
@@ -179,6 +193,27 @@ def test_checkout_built_jars_replace_their_dependencies() -> None:
                for c in pom.changes)
     # the coordinates the run resolves: the fork's version is never asked of a repository
     assert not any("acme3" in c for c in pom.coordinates)
+
+
+def test_transitive_versions_are_managed_as_in_the_modules_build() -> None:
+    """Without the module's dependencyManagement, jersey-json's jackson 1.8.3 came in next
+    to 1.9.13 (an AbstractMethodError in YARN-4747's test)."""
+    _, root = _pom()
+    managed = {d.findtext("m:artifactId", namespaces=NS): d.findtext("m:version", namespaces=NS)
+               for d in root.iterfind("m:dependencyManagement/m:dependencies/m:dependency", NS)}
+    assert managed == {"jackson-core-asl": "1.9.13", "hadoop-yarn-api": "2.7.1"}
+
+
+def test_a_module_the_checkout_built_is_excluded_where_others_bring_it() -> None:
+    classpath = [*CLASSPATH, Path("/cache/builds/k1/jars/hadoop-common-2.7.1-acme3.jar")]
+    pom = surefirepom.run_pom(EFFECTIVE, classpath, version="2.7.1-acme3",
+                              base_version="2.7.1", timeout=300)
+    root = ET.fromstring(pom.text)
+    for dep in root.iterfind("m:dependencies/m:dependency", NS):
+        excluded = [e.findtext("m:artifactId", namespaces=NS)
+                    for e in dep.iterfind("m:exclusions/m:exclusion", NS)]
+        assert "hadoop-common" in excluded
+    assert str(classpath[-1]) in pom.text
 
 
 def test_the_modules_own_jars_become_its_target_directories() -> None:
