@@ -363,13 +363,19 @@ def providers(pom: RunPom) -> list[str]:
             f"org.apache.maven.surefire:surefire-junit47:{version}"]
 
 
-def prime(pom_path: Path, pom: RunPom, timeout: float = 1200.0) -> None:
+def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
+          timeout: float = 1200.0) -> None:
     """Resolve, with the user's Maven and its settings, what the offline run in the
-    container needs: the dependencies, the plugin and its providers."""
+    container needs: the dependencies, the plugin and its providers (those the local
+    repository lacks)."""
     try:
         # The run itself, tests skipped: every plugin it runs and the test classpath.
         maven.run_goals(pom_path, ["test", "-DskipTests"], timeout=timeout)
         for coordinate in providers(pom):
+            group, artifact, version = coordinate.split(":")
+            jar = f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+            if repository is not None and (repository / jar).is_file():
+                continue
             maven.run_goals(pom_path, [f"{maven.DEPENDENCY_PLUGIN}:get",
                                        f"-Dartifact={coordinate}"], timeout=timeout)
     except MavenError as exc:
@@ -378,10 +384,11 @@ def prime(pom_path: Path, pom: RunPom, timeout: float = 1200.0) -> None:
 
 def write_sides(work: Path, module_dir: Path, effective: str,
                 sides: dict[str, Sequence[Path]], *, version: str, base_version: str,
-                timeout: int) -> list[str]:
+                timeout: int, repository: Path | None = None) -> list[str]:
     """The run poms (one per side) and what verify.sh needs to lay out target/; the
     notes saying what differs from the module's own pom."""
     notes: list[str] = []
+    primed: set[str] = set()
     for side, classpath in sides.items():
         pom = run_pom(effective, classpath, version=version, base_version=base_version,
                       timeout=timeout, module_dir=module_dir)
@@ -389,7 +396,9 @@ def write_sides(work: Path, module_dir: Path, effective: str,
         records.write_text(path, pom.text)
         lines = "".join(f"{kind} {jar}\n" for kind, jar in pom.own)
         records.write_text(work / OWN_FILE.format(side=side), lines)
-        prime(path, pom)
+        if pom.text not in primed:  # the sides' poms differ only where two builds differ
+            prime(path, pom, repository)
+            primed.add(pom.text)
         if side == "stock":
             notes.append(f"upstream's test runs through Maven Surefire {pom.plugin_version} "
                          f"with {pom.artifact}'s own test configuration")

@@ -252,7 +252,8 @@ def _write_surefire(spec: CellSpec, checkout: Checkout, upstream_tests: object,
             work, module_dir, effective,
             {"stock": prepared.classpath,
              "patched": prepared.classpath_patched or prepared.classpath},
-            version=version, base_version=base_version, timeout=int(spec.timeout))
+            version=version, base_version=base_version, timeout=int(spec.timeout),
+            repository=repo)
         records.write_text(work / surefirepom.REPO_FILE, str(repo) + "\n")
         return "surefire", notes
     poms, missing_pom = surefire.pom_chain(module, read)
