@@ -534,6 +534,9 @@ def test_upstream_tests_are_graded_by_the_rule(upstream: Path, cached_release: s
     team = tmp_path / "team"
     code, out, err = _import(repo, team, "HADOOP-90040", "HADOOP-90041", "--releases", "2.4.1")
     assert code == 0, out + err
+    # the entry says which test hooks verify will put on stock
+    review = tomllib.loads((team / "HADOOP-90040" / "fix.toml").read_text())["imported"]["review"]
+    assert "verify puts on stock as test support: StringUtils.nullChecksForTesting" in review
     result = run_hpatch("verify", "HADOOP-90040", "HADOOP-90041", "--version", cached_release,
                         "--catalog", str(team), "--jobs", "2", "--json",
                         env={"HPATCH_RUNS": str(tmp_path / "runs")}, timeout=1800)

@@ -101,6 +101,7 @@ def carry(source: Checkout, history: History, target: Target,
         port.method, port.tree = "fixed-upstream", None
         return port
     port.patch = _variant_patch(source, history, port)
+    _note_hooks(source, port)
     if target.repo is not None:
         _check_repo(target.repo, port)
     return port
@@ -298,6 +299,32 @@ def _prerequisites_of(source: Checkout, commit: Commit, tree: str, tag: str,
             chosen = trial
     after = attempt(chosen)
     return (chosen, after) if chosen and after is not None else None
+
+
+def _note_hooks(source: Checkout, port: Port) -> None:
+    """Say in the entry which members the variant adds that no production code calls
+    (verify puts them on stock as test support) and which new members its code does call
+    (never on stock: a test needing one is inconclusive)."""
+    from hpatch import testsupport
+    assert port.tree is not None
+    marker = "/src/main/java/"
+    paths = sorted({p for c in [*port.prerequisites, *port.commits] for p in c.production_paths
+                    if p.endswith(".java") and marker in p})
+    stock: dict[str, str] = {}
+    patched: dict[str, str] = {}
+    for path in paths:
+        relative = path.split(marker, 1)[1]
+        if (before := source.read_blob(port.tag, path)) is not None:
+            stock[relative] = before
+        if (after := source.read_blob(port.tree, path)) is not None:
+            patched[relative] = after
+    hooks = testsupport.find_hooks(stock, patched)
+    if hooks.added:
+        port.notes.append("test hooks the change adds (no production code calls them), which "
+                          f"verify puts on stock as test support: {', '.join(hooks.added)}")
+    if hooks.behaviour:
+        port.notes.append("new members the change's own code calls, never put on stock (a "
+                          f"test that needs one is inconclusive): {', '.join(hooks.behaviour)}")
 
 
 def _failed_hunks(source: Checkout, sha: str, tree: str, commit: Commit) -> list[str]:
