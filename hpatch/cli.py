@@ -16,6 +16,7 @@ import click
 
 from hpatch import __version__, interrupt, output
 from hpatch.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_BUG,
     EXIT_DATA_ERROR,
     EXIT_FAILURE,
@@ -618,8 +619,11 @@ def main() -> None:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except HpatchError as exc:
-        if not getattr(exc, "broken_pipe", False):  # the reader left: nothing to tell
-            output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if getattr(exc, "broken_pipe", False):
+            # The reader left (`| head`): nothing to tell, and the exit status a process
+            # killed by SIGPIPE has, as other Unix tools give it.
+            sys.exit(EXIT_BROKEN_PIPE)
+        output.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         output.error("interrupted")

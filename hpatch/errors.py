@@ -9,6 +9,7 @@ EXIT_BUG = 3
 EXIT_CONFLICT = 4
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other run is done
 # diagnose: 1 means "a fix was named", so its errors take sysexits codes instead.
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away
 EXIT_DATA_ERROR = 65  # EX_DATAERR: an error that is not about the inputs (a damaged catalog)
 EXIT_NO_INPUT = 66  # EX_NOINPUT: an input is missing, a directory, unreadable or corrupt
 EXIT_INTERRUPTED = 130

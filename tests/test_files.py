@@ -433,4 +433,19 @@ def test_reader_that_left_ends_the_output_quietly() -> None:
                           stderr=subprocess.PIPE, text=True, check=False,
                           env={**os.environ, "HPATCH_CATALOG": str(CATALOG)})
     os.close(write)
-    assert proc.returncode == 1 and proc.stderr == ""
+    # quiet, with the status of a process SIGPIPE ended (as `yes | head` leaves `yes`)
+    assert proc.returncode == 141 and proc.stderr == ""
+
+
+def test_diagnose_whose_reader_left_exits_as_sigpipe_would(tmp_path: Path) -> None:
+    """`hpatch diagnose LOG | head -1`: not 65, which would say the catalog is broken."""
+    corpus = Path(__file__).parent / "fixtures" / "diagnose-corpus"
+    log = tmp_path / "big.log"
+    log.write_text("".join(p.read_text() for p in sorted(corpus.glob("pos-*"))) * 50)
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([sys.executable, "-m", "hpatch", "diagnose", str(log)], stdout=write,
+                          stderr=subprocess.PIPE, text=True, check=False,
+                          env={**os.environ, "HPATCH_CATALOG": str(CATALOG)})
+    os.close(write)
+    assert proc.returncode == 141 and proc.stderr == ""
