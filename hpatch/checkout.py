@@ -881,6 +881,12 @@ def files_matching(checkout: Checkout, rev: str, pattern: str, under: str) -> li
             for ln in out.splitlines()] if code == 0 else []
 
 
+def mentions(checkout: Checkout, rev: str, word: str, under: str) -> bool:
+    """Whether any file under a folder of rev has word (a whole word, as it is)."""
+    code, _, _ = checkout.git_status("grep", "-q", "-w", "-F", word, rev, "--", under)
+    return code == 0
+
+
 def merge_base(checkout: Checkout, one: str, other: str) -> str | None:
     code, out, _ = checkout.git_status("merge-base", one, other)
     return out.strip() if code == 0 and out.strip() else None

@@ -183,9 +183,10 @@ def _symbol_prerequisites(source: Checkout, commit: Commit, tree: str, port: Por
                      and re.search(rf"\b{n}\b", preimage))
     # A method it overrides that no file of the module declares at the release: a
     # superclass's method an earlier change added (MAPREDUCE-6558 on 6549's).
-    supers = [n for n in _overridden(diff) if n not in missing and not any(
-        git_ops.files_matching(source, tree, rf"\b{n}\b", _module(p))
-        for p in commit.production_paths[:1])]
+    module = commit.production_paths[0].split("/src/main/", 1)[0] if (
+        commit.production_paths) else ""
+    supers = [n for n in _overridden(diff) if n not in missing and module
+              and not git_ops.mentions(source, tree, n, module)]
     base = git_ops.merge_base(source, port.tag, commit.sha)
     if not (missing or supers) or base is None:
         return None
@@ -200,10 +201,14 @@ def _symbol_prerequisites(source: Checkout, commit: Commit, tree: str, port: Por
         if any(re.search(rf"\b{n}\b", plus) for n in missing):
             bringing.append(earlier)
     for name in supers:
-        for entry in git_ops.log_range(source, f"{base}..{commit.sha}^", [], adding=name):
-            if all(c.sha != entry.sha for c in bringing):
-                bringing.append(Commit(entry, source.touched_paths(entry.sha),
-                                       first_release=commit.first_release))
+        declares = re.compile(rf"^\+(?!\+).*\b[\w<>\[\]]+\s+{name}\s*\(", re.MULTILINE)
+        for entry in git_ops.log_range(source, f"{base}..{commit.sha}^", [module],
+                                       adding=name):
+            earlier = Commit(entry, source.touched_paths(entry.sha),
+                             first_release=commit.first_release)
+            text = git_ops.commit_diff_paths(source, earlier.sha, earlier.production_paths)
+            if declares.search(text) and all(c.sha != entry.sha for c in bringing):
+                bringing.append(earlier)  # it declares the method, not only calls it
     missing = sorted({*missing, *supers})
     if not bringing:
         return None
