@@ -90,12 +90,15 @@ def stream(argv: Sequence[str], *, on_line: Callable[[str], None], cwd: Path | N
     if timer is not None:
         timer.daemon = True
         timer.start()
+    done = threading.Event()
+    threading.Thread(target=_stop_on_interrupt, args=(child, done), daemon=True).start()
     try:
         assert child.stdout is not None
         for line in child.stdout:
             on_line(line.rstrip("\n"))
         code = child.wait()
     finally:
+        done.set()
         if timer is not None:
             timer.cancel()
         if child.poll() is None:  # on_line raised, or ^C: leave no child behind
@@ -104,6 +107,15 @@ def stream(argv: Sequence[str], *, on_line: Callable[[str], None], cwd: Path | N
         if child.stdout is not None:
             child.stdout.close()
     return EXIT_TIMEOUT if expired.is_set() else code
+
+
+def _stop_on_interrupt(child: subprocess.Popen[str], done: threading.Event) -> None:
+    """A run interrupted in the main thread stops this child too (it runs in a worker)."""
+    from hpatch import interrupt
+    while not done.wait(1.0):
+        if interrupt.STOP.is_set():
+            _kill_group(child)
+            return
 
 
 def _expire(child: subprocess.Popen[str], expired: threading.Event) -> None:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import functools
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hpatch import builders, forks, output, records, runtime
+from hpatch import builders, forks, interrupt, output, records, runtime
 from hpatch.assess import Assessment, State
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
@@ -47,12 +47,10 @@ def matrix(fixes: list[Fix], releases: list[str], catalog: Catalog, *,
         described = engine.prepare(output.note)
         run_id = new_run_id()
         output.note(f"run {run_id}: {len(todo)} cell(s) to verify on {described}")
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(verify_cell, cell, a, rel, co, engine, described,
-                                   builder_for(co), runs_root, run_id, repeat, output.note)
-                       for cell, a, rel, co in todo]
-            for future in futures:
-                future.result()
+        interrupt.run_all(jobs, [
+            functools.partial(verify_cell, cell, a, rel, co, engine, described,
+                              builder_for(co), runs_root, run_id, repeat, output.note)
+            for cell, a, rel, co in todo])
         reused = sum(c.reused for c, *_ in todo)
         output.note(f"{reused} of {len(todo)} verified cell(s) reused (inputs unchanged)")
     fix_ids = [f.id for f in fixes]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from pathlib import Path
 
-from hpatch import builders, forks, output, records, runtime
+from hpatch import builders, forks, interrupt, output, records, runtime
 from hpatch.assess import State, applied_commits, assess
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
@@ -46,10 +46,9 @@ def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_na
         output.note(f"run {run_id}: {len(specs)} fix(es) at {release} on {described}")
         builder = builders.make(builder_name, builders.Options(
             base, catalog, native_lib, on_host=runtime_name == "local"))
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(run_cell, spec, checkout, builder, engine, described,
-                                   run_id, output.note) for spec in specs]
-            results = [f.result() for f in futures]
+        results = interrupt.run_all(jobs, [
+            functools.partial(run_cell, spec, checkout, builder, engine, described, run_id,
+                              output.note) for spec in specs])
     report(results, others, as_json=as_json, junit_path=junit_path, run_id=run_id,
            runs_root=runs_root, checkout=base.as_dict())
     attention = [s for _, s, _ in others if s == State.CONFLICT.value]

@@ -11,8 +11,10 @@ import contextlib
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +23,8 @@ from typing import Any
 import docker
 from docker.errors import DockerException, ImageNotFound
 
-from hpatch import proc
-from hpatch.errors import HpatchError
+from hpatch import interrupt, proc
+from hpatch.errors import EXIT_INTERRUPTED, HpatchError
 from hpatch.paths import harness_dir
 from hpatch.runtime import Job, Progress
 
@@ -123,6 +125,11 @@ class Container:
     options: dict[str, Any] = field(default_factory=dict)  # the SDK's other run() options
 
 
+POLL = 5.0  # seconds between looks at an interrupt while a container runs
+VERIFY_PID_LABEL = "org.hpatch.verify.pid"
+VERIFY_HOST_LABEL = "org.hpatch.verify.host"
+
+
 def run_container(engine: docker.DockerClient, spec: Container, *, timeout: float,
                   on_line: Callable[[str], None], keep: Path | None = None,
                   peak_memory: Path | None = None) -> int:
@@ -139,12 +146,22 @@ def run_container(engine: docker.DockerClient, spec: Container, *, timeout: floa
     peak: list[int] = [0]
     if peak_memory is not None:
         threading.Thread(target=_sample_memory, args=(container, peak), daemon=True).start()
+    deadline = time.monotonic() + timeout
     try:
-        result = container.wait(timeout=timeout)
-        code = int(result.get("StatusCode", 1))
-    except Exception:  # the engine's own timeout: stop the container, call it one
-        container.kill()
-        code = proc.EXIT_TIMEOUT
+        while True:
+            try:
+                result = container.wait(timeout=max(1.0, min(POLL, deadline - time.monotonic())))
+                code = int(result.get("StatusCode", 1))
+                break
+            except Exception:  # the engine's wait timed out: look again, or stop it
+                if interrupt.STOP.is_set():
+                    container.kill()
+                    code = EXIT_INTERRUPTED
+                    break
+                if time.monotonic() >= deadline:
+                    container.kill()
+                    code = proc.EXIT_TIMEOUT
+                    break
     finally:
         follower.join(timeout=5)
         if peak_memory is not None and peak[0]:
@@ -162,6 +179,8 @@ class DockerRuntime:
 
     def prepare(self, progress: Progress) -> str:
         self._engine = client()
+        # A run that was killed outright (SIGKILL) left its containers: stop them.
+        remove_abandoned(VERIFY_PID_LABEL, VERIFY_HOST_LABEL)
         self._image = ensure_verify_image(self._engine, progress)
         return f"docker image {self._image}"
 
@@ -174,7 +193,9 @@ class DockerRuntime:
             self._image, job.argv, volumes, working_dir=str(job.work),
             user=f"{os.getuid()}:{os.getgid()}", network_mode="none",
             options={"environment": {"HOME": str(job.work)}, "hostname": HOSTNAME,
-                     "extra_hosts": {HOSTNAME: "127.0.0.1"}, "mem_limit": "6g"})
+                     "extra_hosts": {HOSTNAME: "127.0.0.1"}, "mem_limit": "6g",
+                     "labels": {VERIFY_PID_LABEL: str(os.getpid()),
+                                VERIFY_HOST_LABEL: socket.gethostname()}})
 
         def on_line(text: str) -> None:
             if text.startswith(PROGRESS):
@@ -212,8 +233,6 @@ def remove_abandoned(pid_label: str, host_label: str) -> None:
     """Containers labelled with the pid of an hpatch run on this host that is gone (it
     was killed): stop them, so they neither write into a copy about to be removed nor
     hold a core."""
-    import socket
-
     from hpatch.guard import pid_alive
     engine = client()
     for container in engine.containers.list(filters={"label": pid_label}):
