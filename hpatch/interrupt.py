@@ -9,18 +9,13 @@ that try block.
 from __future__ import annotations
 
 import signal
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TypeVar
 
+# Imported first of all hpatch's modules (a Ctrl-C is noted from then on): it imports
+# nothing slow. Worker threads' stopping lives in workers.py.
 _noted: list[int] = []
-# Set when the main thread was interrupted: work in other threads (a container, a child
-# process) stops at its next look, instead of running to its end.
-STOP = threading.Event()
-T = TypeVar("T")
 
 
 def _note(signum: int, frame: FrameType | None) -> None:
@@ -42,22 +37,6 @@ def arm() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     if _noted:
         raise KeyboardInterrupt
-
-
-def run_all(jobs: int, work: Iterable[Callable[[], T]]) -> list[T]:
-    """Each callable on a pool of jobs threads, results in order. On an interrupt the
-    queued ones never start and the running ones are told to stop (STOP); the interrupt
-    goes on once they have."""
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures: list[Future[T]] = [pool.submit(item) for item in work]
-    try:
-        return [f.result() for f in futures]
-    except KeyboardInterrupt:
-        STOP.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)
 
 
 @contextmanager

@@ -111,9 +111,9 @@ def stream(argv: Sequence[str], *, on_line: Callable[[str], None], cwd: Path | N
 
 def _stop_on_interrupt(child: subprocess.Popen[str], done: threading.Event) -> None:
     """A run interrupted in the main thread stops this child too (it runs in a worker)."""
-    from hpatch import interrupt
+    from hpatch import workers
     while not done.wait(1.0):
-        if interrupt.STOP.is_set():
+        if workers.STOP.is_set():
             _kill_group(child)
             return
 

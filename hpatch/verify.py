@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpatch import builders, grading, interrupt, records, surefire, surefirepom, testsupport
+from hpatch import builders, grading, records, surefire, surefirepom, testsupport, workers
 from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
@@ -180,7 +180,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                   timeout=spec.repeat * 2 * (spec.timeout + 30) + 600)
         try:
             code = runtime.run(job, say)
-            if interrupt.STOP.is_set():
+            if workers.STOP.is_set():
                 # The run was interrupted: no verdict, and no record that looks like one.
                 raise KeyboardInterrupt
         except HpatchError:

@@ -4,7 +4,7 @@ import functools
 import re
 from pathlib import Path
 
-from hpatch import builders, forks, interrupt, output, records, runtime
+from hpatch import builders, forks, output, records, runtime, workers
 from hpatch.assess import Assessment, State
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
@@ -47,7 +47,7 @@ def matrix(fixes: list[Fix], releases: list[str], catalog: Catalog, *,
         described = engine.prepare(output.note)
         run_id = new_run_id()
         output.note(f"run {run_id}: {len(todo)} cell(s) to verify on {described}")
-        interrupt.run_all(jobs, [
+        workers.run_all(jobs, [
             functools.partial(verify_cell, cell, a, rel, co, engine, described,
                               builder_for(co), runs_root, run_id, repeat, output.note)
             for cell, a, rel, co in todo])

@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from hpatch import builders, forks, interrupt, output, records, runtime
+from hpatch import builders, forks, output, records, runtime, workers
 from hpatch.assess import State, applied_commits, assess
 from hpatch.catalog import Catalog, Fix
 from hpatch.checkout import Checkout
@@ -46,7 +46,7 @@ def verify(checkout: Checkout, fixes: list[Fix], catalog: Catalog, *, runtime_na
         output.note(f"run {run_id}: {len(specs)} fix(es) at {release} on {described}")
         builder = builders.make(builder_name, builders.Options(
             base, catalog, native_lib, on_host=runtime_name == "local"))
-        results = interrupt.run_all(jobs, [
+        results = workers.run_all(jobs, [
             functools.partial(run_cell, spec, checkout, builder, engine, described, run_id,
                               output.note) for spec in specs])
     report(results, others, as_json=as_json, junit_path=junit_path, run_id=run_id,

@@ -23,7 +23,7 @@ from typing import Any
 import docker
 from docker.errors import DockerException, ImageNotFound
 
-from hpatch import interrupt, proc
+from hpatch import proc, workers
 from hpatch.errors import EXIT_INTERRUPTED, HpatchError
 from hpatch.paths import harness_dir
 from hpatch.runtime import Job, Progress
@@ -154,7 +154,7 @@ def run_container(engine: docker.DockerClient, spec: Container, *, timeout: floa
                 code = int(result.get("StatusCode", 1))
                 break
             except Exception:  # the engine's wait timed out: look again, or stop it
-                if interrupt.STOP.is_set():
+                if workers.STOP.is_set():
                     container.kill()
                     code = EXIT_INTERRUPTED
                     break
