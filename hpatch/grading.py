@@ -119,16 +119,49 @@ def _grade_test(test: dict[str, str], test_class: str,
     frames = [f for f in test.get("frames", "").split(";") if f]
     own = next((f for f in frames if not f.startswith(("org.junit.", "junit."))), "")
     first_line = message.splitlines()[0] if message else ""
-    if exception in ASSERTIONS and own.startswith(tuple(f"{c}." for c in (test_class, *bases))):
+    owners = tuple(f"{c}." for c in (test_class, *bases))
+    if exception in ASSERTIONS and own.startswith(owners):
         if first_line.startswith(SETUP_PREFIX):
             return Outcome(Kind.BROKEN, f"set-up failed: {first_line}", name)
         return Outcome(Kind.ASSERTION, first_line, name)
+    if exception in ASSERTIONS and first_line.startswith(EXPECTED) and any(
+            f.startswith(EXPECT_STATEMENT) for f in frames):
+        # @Test(expected = X): the exception the test asserts never came.
+        return Outcome(Kind.ASSERTION, first_line, name)
+    mockito = _mockito_verification(exception, message, owners)
+    if mockito:
+        # A verify(...) of the test that failed: the test's own assertion.
+        return Outcome(Kind.ASSERTION, mockito, name)
     hit = _in_changed_code(frames, message, changed) if changed else ""
     if hit and not first_line.startswith(SETUP_PREFIX):
         return Outcome(Kind.CHANGED_CODE, f"{exception}: {first_line} (through {hit})", name,
                        frame=hit)
     where = f" at {own}" if own else ""
     return Outcome(Kind.BROKEN, f"{exception}: {first_line}{where}", name)
+
+
+EXPECTED = "Expected exception: "
+EXPECT_STATEMENT = "org.junit.internal.runners.statements.ExpectException."
+_MOCKITO_PHRASES = ("Argument(s) are different! Wanted:", "Wanted but not invoked:",
+                    "Never wanted here:", "No interactions wanted here:",
+                    "But was ", "Wanted at most")
+_MOCKITO_WANTED = re.compile(r"wanted \d+ times?|wanted at (?:least|most)", re.IGNORECASE)
+_MOCKITO_AT = re.compile(r"-> at ([\w$.]+)\.[\w$<>]+\(")
+
+
+def _mockito_verification(exception: str, message: str, owners: tuple[str, ...]) -> str:
+    """The first line of a Mockito verification failure raised at a verify(...) in the
+    test class (Mockito names the place: `-> at pkg.TestX.method(TestX.java:12)`), else "".
+    Surefire's report may give no class name for it: the message tells."""
+    text = message.strip()
+    known = exception.startswith("org.mockito.exceptions.verification.") or text.startswith(
+        _MOCKITO_PHRASES) or bool(_MOCKITO_WANTED.search(text.splitlines()[0] if text else ""))
+    if not known:
+        return ""
+    first_place = _MOCKITO_AT.search(text)
+    if first_place is None or not f"{first_place.group(1)}.".startswith(owners):
+        return ""
+    return " ".join(text.splitlines()[0].split())
 
 
 @dataclass(frozen=True)

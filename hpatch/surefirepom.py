@@ -430,6 +430,7 @@ def report_block(reports: Path, test_class: str) -> str:
             + "".join(line + "\n" for line in lines) + f"{END}\n")
 
 
+_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
 _FRAME = re.compile(r"^\s*at ([\w$.<>]+)\.([\w$<>]+)\(", re.MULTILINE)
 _HEAD = re.compile(r"^(?:Caused by: )?([\w$.]+(?:Exception|Error|Failure|Throwable)[\w$]*)"
                    r"(?::|$)", re.MULTILINE)
@@ -441,7 +442,10 @@ def _case_line(case: ET.Element) -> str:
         node = case.find(tag)
         if node is not None:
             stack = node.text or ""
-            exception = node.get("type", "") or (
+            declared = node.get("type", "")
+            # Surefire takes the type from the trace's first line: a Mockito failure,
+            # whose toString is its message, leaves no class name there.
+            exception = declared if _CLASS.match(declared) else (
                 (_HEAD.findall(stack) or [""])[0])
             message = node.get("message") or "null"  # as Throwable.getMessage() prints
             frames = [f"{owner}.{method}" for owner, method in _FRAME.findall(stack)]

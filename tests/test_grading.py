@@ -175,3 +175,45 @@ def test_a_base_tests_assertion_is_the_tests_own(tmp_path: object) -> None:
                       "org.junit.Assert.fail;p.FsBaseTest.testList;sun.reflect.X.invoke"))
     assert parse_run(text, 1, "p.TestLocalFs", (), bases).kind is Kind.ASSERTION
     assert parse_run(text, 1, "p.TestLocalFs").kind is Kind.BROKEN
+
+
+EXPECT = ("org.junit.internal.runners.statements.ExpectException.evaluate;"
+          "org.junit.runners.ParentRunner.runLeaf;"
+          "org.apache.maven.surefire.junit4.JUnit4Provider.execute")
+
+
+def test_an_expected_exception_that_never_came_is_the_tests_assertion() -> None:
+    """@Test(expected = StandbyException.class), and stock did not throw it (HDFS-9413)."""
+    text = log(failed("java.lang.AssertionError",
+                      "Expected exception: org.apache.hadoop.ipc.StandbyException", EXPECT))
+    outcome = parse_run(text, 1, CLS)
+    assert outcome.kind is Kind.ASSERTION
+    assert outcome.summary == "Expected exception: org.apache.hadoop.ipc.StandbyException"
+    # the same message from anywhere else is no assertion of the test
+    elsewhere = log(failed("java.lang.AssertionError", "Expected exception: x",
+                           "org.apache.hadoop.Other.check"))
+    assert parse_run(elsewhere, 1, CLS).kind is Kind.BROKEN
+
+
+MOCKITO = ("\\nArgument(s) are different! Wanted:\\ndeletionService.delete(\\n    \"user0\",\\n"
+           f"    null\\n);\\n-> at {CLS}.t(TestX.java:1312)\\nActual invocation has different "
+           f"arguments:\\ndeletionService.delete(\\n    \"user0\",\\n    /x\\n);\\n-> at {CLS}."
+           "t(TestX.java:1286)\\n")
+
+
+@pytest.mark.parametrize("exception", [
+    "org.mockito.exceptions.verification.junit.ArgumentsAreDifferent",
+    "",  # Surefire's report can name no class for it: the message tells
+])
+def test_a_failed_mockito_verify_in_the_test_is_its_assertion(exception: str) -> None:
+    text = log(failed(exception, MOCKITO, "sun.reflect.NativeConstructorAccessorImpl.newInstance0"))
+    outcome = parse_run(text, 1, CLS)
+    assert outcome.kind is Kind.ASSERTION, outcome
+    assert outcome.summary == "Argument(s) are different! Wanted:"
+    # a verify in another class (a helper of the fix's code) is not the test's
+    other = MOCKITO.replace(f"-> at {CLS}.", "-> at org.apache.hadoop.Other.")
+    assert parse_run(log(failed(exception, other, "x.Y.z")), 1, CLS).kind is Kind.BROKEN
+    # Mockito's misuse errors are no assertions
+    misuse = log(failed("org.mockito.exceptions.misusing.NotAMockException", "x",
+                        f"{CLS}.t"))
+    assert parse_run(misuse, 1, CLS).kind is Kind.BROKEN

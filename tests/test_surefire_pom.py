@@ -298,3 +298,18 @@ def test_a_step_reading_what_release_sources_lack_is_left_out_and_said(tmp_path:
                                version="2.7.1", base_version="2.7.1", timeout=300,
                                module_dir=present)
     assert "create-log-dir" in kept.text
+
+
+def test_a_report_type_that_is_no_class_name_is_not_taken_for_one(tmp_path: Path) -> None:
+    """Surefire 2.17 writes a Mockito failure's type as its message's first words."""
+    (tmp_path / "TEST-x.TestY.xml").write_text(
+        '<testsuite name="x.TestY"><testcase name="t" classname="x.TestY">'
+        '<failure message="&#10;Argument(s) are different! Wanted:&#10;-&gt; at '
+        'x.TestY.t(TestY.java:3)&#10;" type="Argument(s) are different! Wanted">'
+        "Argument(s) are different! Wanted:\n-> at x.TestY.t(TestY.java:3)\n"
+        "\tat sun.reflect.NativeConstructorAccessorImpl.newInstance0(Native Method)\n"
+        "</failure></testcase></testsuite>")
+    block = surefirepom.report_block(tmp_path, "x.TestY")
+    assert "exception=\t" in block or "exception=\tmessage" in block
+    outcome = grading.parse_run(block, 1, "x.TestY")
+    assert outcome.kind is Kind.ASSERTION, outcome
