@@ -120,7 +120,8 @@ def _grade_test(test: dict[str, str], test_class: str,
     own = next((f for f in frames if not f.startswith(("org.junit.", "junit."))), "")
     first_line = message.splitlines()[0] if message else ""
     owners = tuple(f"{c}." for c in (test_class, *bases))
-    if exception in ASSERTIONS and own.startswith(owners):
+    # an assertion in the test's inner or anonymous classes (a doAs block) is the test's
+    if exception in ASSERTIONS and frame_key(own).startswith(owners):
         if first_line.startswith(SETUP_PREFIX):
             return Outcome(Kind.BROKEN, f"set-up failed: {first_line}", name)
         return Outcome(Kind.ASSERTION, first_line, name)

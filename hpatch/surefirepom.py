@@ -28,6 +28,7 @@ side, and the verdict is graded from Surefire's XML reports."""
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
@@ -48,7 +49,7 @@ POM_NS = "http://maven.apache.org/POM/4.0.0"
 HADOOP_GROUP = "org.apache.hadoop"
 # A jar's name in the checkout's build: artifact-version[-tests].jar.
 _BUILT = re.compile(r"^(?P<artifact>[A-Za-z][\w.-]*?)-(?P<version>\d[\w.-]*?)"
-                    r"(?:-(?P<classifier>tests))?\.jar$")
+                    r"(?:-(?P<classifier>tests|classes))?\.jar$")
 _DROPPED = ("skip", "skipTests", "skipExec", "test", "testFailureIgnore")
 
 
@@ -116,7 +117,7 @@ def _built_jars(classpath: Sequence[Path]) -> dict[tuple[str, str], Path]:
         if "repository" in jar.parts:
             continue
         match = _BUILT.match(jar.name)
-        if match:
+        if match and match["classifier"] != "classes":
             found[(match["artifact"], match["classifier"] or "")] = jar
     return found
 
@@ -126,7 +127,8 @@ def _own_jars(classpath: Sequence[Path], artifact: str) -> list[tuple[str, Path]
     for jar in classpath:
         match = _BUILT.match(jar.name)
         if match and match["artifact"] == artifact:
-            own.append(("test-classes" if match["classifier"] else "classes", jar))
+            # a war module's classes are its -classes jar
+            own.append(("test-classes" if match["classifier"] == "tests" else "classes", jar))
     return own
 
 
@@ -364,13 +366,17 @@ def providers(pom: RunPom) -> list[str]:
 
 
 def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
-          timeout: float = 1200.0) -> None:
+          timeout: float = 1200.0) -> list[Path]:
     """Resolve, with the user's Maven and its settings, what the offline run in the
     container needs: the dependencies, the plugin and its providers (those the local
-    repository lacks)."""
+    repository lacks). The module's test classpath, as Maven resolved it."""
+    listed = pom_path.with_suffix(".classpath")
     try:
         # The run itself, tests skipped: every plugin it runs and the test classpath.
-        maven.run_goals(pom_path, ["test", "-DskipTests"], timeout=timeout)
+        maven.run_goals(pom_path, ["test", "-DskipTests",
+                                   f"{maven.DEPENDENCY_PLUGIN}:build-classpath",
+                                   f"-Dmdep.outputFile={listed}", "-Dmdep.includeScope=test"],
+                        timeout=timeout)
         for coordinate in providers(pom):
             group, artifact, version = coordinate.split(":")
             jar = f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
@@ -380,15 +386,21 @@ def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
                                        f"-Dartifact={coordinate}"], timeout=timeout)
     except MavenError as exc:
         raise SurefireSetupError(f"{pom.artifact}'s test classpath: {exc}") from exc
+    text = listed.read_text(encoding="utf-8").strip() if listed.is_file() else ""
+    return [Path(p) for p in text.split(os.pathsep) if p]
 
 
 def write_sides(work: Path, module_dir: Path, effective: str,
                 sides: dict[str, Sequence[Path]], *, version: str, base_version: str,
-                timeout: int, repository: Path | None = None) -> list[str]:
+                timeout: int, repository: Path | None = None
+                ) -> tuple[list[str], dict[str, list[Path]]]:
     """The run poms (one per side) and what verify.sh needs to lay out target/; the
-    notes saying what differs from the module's own pom."""
+    notes saying what differs from the module's own pom, and each side's compile
+    classpath: the module's own jars, the checkout's builds, then its test classpath as
+    Maven resolves it (what `mvn test` compiles the test against)."""
     notes: list[str] = []
-    primed: set[str] = set()
+    primed: dict[str, list[Path]] = {}
+    compile_paths: dict[str, list[Path]] = {}
     for side, classpath in sides.items():
         pom = run_pom(effective, classpath, version=version, base_version=base_version,
                       timeout=timeout, module_dir=module_dir)
@@ -397,8 +409,11 @@ def write_sides(work: Path, module_dir: Path, effective: str,
         lines = "".join(f"{kind} {jar}\n" for kind, jar in pom.own)
         records.write_text(work / OWN_FILE.format(side=side), lines)
         if pom.text not in primed:  # the sides' poms differ only where two builds differ
-            prime(path, pom, repository)
-            primed.add(pom.text)
+            primed[pom.text] = prime(path, pom, repository)
+        resolved = primed[pom.text]
+        built = [j for j in classpath if "repository" not in j.parts]
+        compile_paths[side] = list(dict.fromkeys(
+            [jar for _, jar in pom.own] + built + resolved)) if resolved else list(classpath)
         if side == "stock":
             notes.append(f"upstream's test runs through Maven Surefire {pom.plugin_version} "
                          f"with {pom.artifact}'s own test configuration")
@@ -408,7 +423,7 @@ def write_sides(work: Path, module_dir: Path, effective: str,
                 notes.append(f"no {pom.artifact} jar on the classpath: its classes are the "
                              "fix's alone")
     records.write_text(work / RUN_FILE, str(module_dir) + "\n")
-    return notes
+    return notes, compile_paths
 
 
 def report_block(reports: Path, test_class: str) -> str:

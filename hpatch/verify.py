@@ -251,12 +251,20 @@ def _write_surefire(spec: CellSpec, checkout: Checkout, upstream_tests: object,
         _export_module(checkout, module, module_dir)
         version = spec.base.version if spec.base else str(spec.release)
         base_version = str(spec.base.release) if spec.base else str(spec.release)
-        notes = surefirepom.write_sides(
+        notes, compile_paths = surefirepom.write_sides(
             work, module_dir, effective,
             {"stock": prepared.classpath,
              "patched": prepared.classpath_patched or prepared.classpath},
             version=version, base_version=base_version, timeout=int(spec.timeout),
             repository=repo)
+        # The fix and the test compile against what the module's build compiles them
+        # against: its own test classpath (hadoop-azure's, curator-test, ...).
+        if prepared.classpath_patched is None:
+            (work / "classpath.txt").write_text(os.pathsep.join(map(str, compile_paths["stock"])))
+        else:
+            for side in ("stock", "patched"):
+                (work / f"classpath-{side}.txt").write_text(
+                    os.pathsep.join(map(str, compile_paths[side])))
         records.write_text(work / surefirepom.REPO_FILE, str(repo) + "\n")
         return "surefire", notes
     poms, missing_pom = surefire.pom_chain(module, read)

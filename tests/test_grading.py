@@ -217,3 +217,13 @@ def test_a_failed_mockito_verify_in_the_test_is_its_assertion(exception: str) ->
     misuse = log(failed("org.mockito.exceptions.misusing.NotAMockException", "x",
                         f"{CLS}.t"))
     assert parse_run(misuse, 1, CLS).kind is Kind.BROKEN
+
+
+def test_an_assertion_in_the_tests_anonymous_class_is_the_tests() -> None:
+    """TestKMS asserts inside a PrivilegedExceptionAction: frames TestKMS$4$1.run."""
+    text = log(failed("java.lang.AssertionError", "User should be allowed",
+                      f"org.junit.Assert.fail;{CLS}$4$1.run;{CLS}$4.call"))
+    assert parse_run(text, 1, CLS).kind is Kind.ASSERTION
+    other = log(failed("java.lang.AssertionError", "x",
+                       f"org.junit.Assert.fail;{CLS}Helper$1.run"))
+    assert parse_run(other, 1, CLS).kind is Kind.BROKEN

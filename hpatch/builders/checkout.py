@@ -41,10 +41,20 @@ class CheckoutBuilder:
                 work: Path, progress: Progress) -> Prepared:
         touched = write_sides(checkout, assessment, work)
         tree = stock_tree(checkout, assessment)
-        published, unpublished = _published_test_classpath(
-            self.options.base.release, assessment.fix.reproducer_test_jars, progress,
-            assessment.fix.reproducer_test_deps)
         reactor = forks.read_reactor(checkout, tree)
+        # An upstream test's own module goes on the classpath too (hadoop-kms, hadoop-azure:
+        # no other module brings it), checked against the release like every other.
+        test_module = _test_module(assessment, reactor, str(self.options.base.release))
+        try:
+            published, unpublished = _published_test_classpath(
+                self.options.base.release, assessment.fix.reproducer_test_jars, progress,
+                [*assessment.fix.reproducer_test_deps, *test_module])
+        except MavenError:
+            if not test_module:
+                raise
+            published, unpublished = _published_test_classpath(
+                self.options.base.release, assessment.fix.reproducer_test_jars, progress,
+                assessment.fix.reproducer_test_deps)
         hadoop = {j: m for j in published if (m := _JAR.search(str(j)))}
         artifacts = {m["artifact"] for m in hadoop.values()}
         checks = forks.compare_modules(checkout, tree, reactor, self.options.base, artifacts,
@@ -160,6 +170,21 @@ class CheckoutBuilder:
                                   "module_tree": checkout.subtree(tree, common.path),
                                   "command": built.meta.get("command"), "build": built.key,
                                   "build_fixes": built.meta.get("build_fixes")}
+
+
+def _test_module(assessment: Assessment, reactor: forks.Reactor, version: str) -> list[str]:
+    """group:artifact:version of the module an upstream test belongs to, if it is a jar
+    module of the reactor."""
+    paths = assessment.fix.reproducer.get("upstream", [])
+    tests = [str(p) for p in paths if "/src/test/" in str(p)] if isinstance(paths, list) else []
+    if not tests:
+        return []
+    module = reactor.modules.get(tests[0].split("/src/test/", 1)[0])
+    if module is None or module.packaging == "pom":
+        return []
+    if module.packaging == "war":  # hadoop-kms, httpfs: their classes are the -classes jar
+        return [f"org.apache.hadoop:{module.artifact}:{version}:classes"]
+    return [f"org.apache.hadoop:{module.artifact}:{version}"]
 
 
 def _published_test_classpath(release: Release, test_jars: Sequence[str], progress: Progress,

@@ -43,7 +43,10 @@ def release_classpath(release: Release, progress: Progress,
     artifacts = test_artifacts(release) + [
         maven.Artifact("org.apache.hadoop", name, str(release), "jar", "tests")
         for name in test_jars] + [
-        maven.Artifact(*dep.split(":", 2)) for dep in test_deps if dep.count(":") == 2]
+        maven.Artifact(*dep.split(":", 2)) for dep in test_deps if dep.count(":") == 2] + [
+        maven.Artifact(group, artifact, version, "jar", classifier)
+        for group, artifact, version, classifier in (
+            dep.split(":") for dep in test_deps if dep.count(":") == 3)]
     key = hashlib.sha256(repr((artifacts, EXCLUDE)).encode()).hexdigest()[:10]
     cached = cache_dir() / "classpath" / f"{release}-{key}.txt"
     with _LOCK, cache_lock(f"classpath-{release}"):
