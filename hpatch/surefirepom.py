@@ -57,6 +57,16 @@ class SurefireSetupError(HpatchError):
     """The module's Surefire run could not be set up (its poms, its effective pom)."""
 
 
+class BuildStepError(SurefireSetupError):
+    """A step the module runs before `test` failed here (it needs what the build's
+    code generation makes, which is not run)."""
+
+
+_STEP = re.compile(r"Failed to execute goal org\.apache\.maven\.plugins:maven-antrun-plugin:"
+                   r"[\w.-]+:run \(([\w.-]+)\)[^:]*: An Ant BuildException has occured: "
+                   r"(\S+)")
+
+
 def _q(name: str) -> str:
     return f"{{{POM_NS}}}{name}"
 
@@ -385,6 +395,11 @@ def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
             maven.run_goals(pom_path, [f"{maven.DEPENDENCY_PLUGIN}:get",
                                        f"-Dartifact={coordinate}"], timeout=timeout)
     except MavenError as exc:
+        step = _STEP.search(str(exc))
+        if step:
+            missing = step.group(2).rsplit("/", 1)[-1]
+            raise BuildStepError(f"{pom.artifact}'s build step {step.group(1)} needs "
+                                 f"{missing}, which only the module's build makes") from exc
         raise SurefireSetupError(f"{pom.artifact}'s test classpath: {exc}") from exc
     text = listed.read_text(encoding="utf-8").strip() if listed.is_file() else ""
     return [Path(p) for p in text.split(os.pathsep) if p]
@@ -426,9 +441,19 @@ def write_sides(work: Path, module_dir: Path, effective: str,
     return notes, compile_paths
 
 
-def report_block(reports: Path, test_class: str) -> str:
+WHOLE_CLASS = "surefire-whole-class.txt"
+_PARAMETERIZED = re.compile(r"@RunWith\s*\(\s*(?:value\s*=\s*)?Parameterized\.class")
+
+
+def is_parameterized(source: str) -> bool:
+    return bool(_PARAMETERIZED.search(source))
+
+
+def report_block(reports: Path, test_class: str, methods: Sequence[str] = ()) -> str:
     """Surefire's XML report of a run as the runner's result block (grading reads one
-    format); "" when Surefire wrote no report (the fork crashed or timed out)."""
+    format); "" when Surefire wrote no report (the fork crashed or timed out). methods:
+    only these tests count (`name` or a parameterized `name[i]`) when the whole class
+    ran."""
     from hpatch.grading import BEGIN, END
     files = sorted(reports.glob("TEST-*.xml")) if reports.is_dir() else []
     lines: list[str] = []
@@ -438,6 +463,9 @@ def report_block(reports: Path, test_class: str) -> str:
         except ET.ParseError:
             continue
         for case in suite.iter("testcase"):
+            name = case.get("name", "")
+            if methods and not any(name == m or name.startswith(f"{m}[") for m in methods):
+                continue
             lines.append(_case_line(case))
     if not files:
         return ""

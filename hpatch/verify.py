@@ -247,28 +247,19 @@ def _write_surefire(spec: CellSpec, checkout: Checkout, upstream_tests: object,
     if module_dir is not None and repo is not None and os.environ.get(
             "HPATCH_RUNNER", "surefire") != "junit":
         say(f"setting up {module}'s Surefire (its effective pom, its test classpath)")
-        effective = surefirepom.effective_pom(module_dir)
-        _export_module(checkout, module, module_dir)
-        version = spec.base.version if spec.base else str(spec.release)
-        base_version = str(spec.base.release) if spec.base else str(spec.release)
-        notes, compile_paths = surefirepom.write_sides(
-            work, module_dir, effective,
-            {"stock": prepared.classpath,
-             "patched": prepared.classpath_patched or prepared.classpath},
-            version=version, base_version=base_version, timeout=int(spec.timeout),
-            repository=repo)
-        # The fix and the test compile against what the module's build compiles them
-        # against: its own test classpath (hadoop-azure's, curator-test, ...).
-        if prepared.classpath_patched is None:
-            (work / "classpath.txt").write_text(os.pathsep.join(map(str, compile_paths["stock"])))
-        else:
-            for side in ("stock", "patched"):
-                (work / f"classpath-{side}.txt").write_text(
-                    os.pathsep.join(map(str, compile_paths[side])))
-        records.write_text(work / surefirepom.REPO_FILE, str(repo) + "\n")
-        return "surefire", notes
+        try:
+            return _setup_surefire(spec, checkout, module, module_dir, repo, prepared)
+        except surefirepom.BuildStepError as exc:
+            # A step before `test` that needs what the build generates (2.6.0's
+            # hadoop-hdfs reads jspc's output): the module's Surefire cannot run here.
+            fallback = (f"{exc}: upstream's test runs through hpatch's JUnit runner with "
+                        "the module's Surefire system properties")
+    else:
+        fallback = ""
     poms, missing_pom = surefire.pom_chain(module, read)
     (work / surefire.FILE).write_text(surefire.file_text(surefire.system_properties(poms)))
+    if fallback:
+        return "junit", [fallback]
     if module_dir is None:
         return "junit", [
             f"{missing or missing_pom} is not in this checkout (release sources carry no "
@@ -280,6 +271,38 @@ def _write_surefire(spec: CellSpec, checkout: Checkout, upstream_tests: object,
                          "test runs through hpatch's JUnit runner"]
     return "junit", ["HPATCH_RUNNER=junit: upstream's test runs through hpatch's JUnit "
                      "runner with its module's Surefire system properties"]
+
+
+def _setup_surefire(spec: CellSpec, checkout: Checkout, module: str, module_dir: Path,
+                    repo: Path, prepared: builders.Prepared) -> tuple[str, list[str]]:
+    """The Surefire runner's files in the work directory; ("surefire", notes)."""
+    work = spec.work
+    effective = surefirepom.effective_pom(module_dir)
+    _export_module(checkout, module, module_dir)
+    version = spec.base.version if spec.base else str(spec.release)
+    base_version = str(spec.base.release) if spec.base else str(spec.release)
+    notes, compile_paths = surefirepom.write_sides(
+        work, module_dir, effective,
+        {"stock": prepared.classpath,
+         "patched": prepared.classpath_patched or prepared.classpath},
+        version=version, base_version=base_version, timeout=int(spec.timeout),
+        repository=repo)
+    # The fix and the test compile against what the module's build compiles them
+    # against: its own test classpath (hadoop-azure's, curator-test, ...).
+    if prepared.classpath_patched is None:
+        (work / "classpath.txt").write_text(os.pathsep.join(map(str, compile_paths["stock"])))
+    else:
+        for side in ("stock", "patched"):
+            (work / f"classpath-{side}.txt").write_text(
+                os.pathsep.join(map(str, compile_paths[side])))
+    records.write_text(work / surefirepom.REPO_FILE, str(repo) + "\n")
+    source = work / "src" / "repro" / (_read(work / "test-class.txt").strip().replace(".", "/")
+                                       + ".java")
+    if surefirepom.is_parameterized(_read(source)):
+        records.write_text(work / surefirepom.WHOLE_CLASS, "parameterized\n")
+        notes.append("a parameterized test: Surefire runs the whole class, and only the "
+                     "chosen methods' runs are graded")
+    return "surefire", notes
 
 
 def _export_module(checkout: Checkout, module: str, module_dir: Path) -> None:
@@ -360,13 +383,15 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
     runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
     changed = set(testsupport.read_changed(work))
     bases = testsupport.test_bases(work, test_class)
+    chosen = [m for m in _read(work / "test-methods.txt").strip().split(",") if m] if (
+        work / surefirepom.WHOLE_CLASS).is_file() else []
     for side, outcomes in runs.items():
         for n in range(1, repeat + 1):
             log = _read(work / f"{side}-{n}.log")
             status = _status(work / f"status-{side}-{n}.txt")
             reports = work / f"reports-{side}-{n}"
             if reports.is_dir():  # a Surefire run: its XML reports say how each test ended
-                block = surefirepom.report_block(reports, test_class)
+                block = surefirepom.report_block(reports, test_class, chosen)
                 if not block and surefirepom.TIMED_OUT in log:
                     status = grading.TIMEOUT_EXIT[0]
                 log += block

@@ -313,3 +313,24 @@ def test_a_report_type_that_is_no_class_name_is_not_taken_for_one(tmp_path: Path
     assert "exception=\t" in block or "exception=\tmessage" in block
     outcome = grading.parse_run(block, 1, "x.TestY")
     assert outcome.kind is Kind.ASSERTION, outcome
+
+
+def test_a_parameterized_class_runs_whole_and_only_the_chosen_methods_count(
+        tmp_path: Path) -> None:
+    """Surefire 2.17 asks JUnit for the plain method, which a Parameterized runner does not
+    have (YARN-3857's TestRMAppAttemptTransitions): the class runs whole, and the other
+    tests' failures do not count."""
+    assert surefirepom.is_parameterized("@RunWith(value = Parameterized.class)\npublic class T")
+    assert surefirepom.is_parameterized("@RunWith(Parameterized.class)")
+    assert not surefirepom.is_parameterized("@RunWith(MockitoJUnitRunner.class)")
+    (tmp_path / "TEST-x.TestY.xml").write_text(
+        '<testsuite name="x.TestY">'
+        '<testcase name="testKey[0]" classname="x.TestY"><failure type="java.lang.AssertionError">'
+        "java.lang.AssertionError\n\tat x.TestY.testKey(TestY.java:3)\n</failure></testcase>"
+        '<testcase name="testKey[1]" classname="x.TestY"/>'
+        '<testcase name="testOther[0]" classname="x.TestY"><error type="java.io.IOException">'
+        "java.io.IOException\n\tat x.Elsewhere.f(Elsewhere.java:3)\n</error></testcase>"
+        "</testsuite>")
+    block = surefirepom.report_block(tmp_path, "x.TestY", ["testKey"])
+    assert "testOther" not in block and block.count("test=testKey[") == 2
+    assert grading.parse_run(block, 1, "x.TestY").kind is Kind.ASSERTION
