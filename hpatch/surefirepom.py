@@ -412,7 +412,8 @@ def write_sides(work: Path, module_dir: Path, effective: str,
     """The run poms (one per side) and what verify.sh needs to lay out target/; the
     notes saying what differs from the module's own pom, and each side's compile
     classpath: the module's own jars, the checkout's builds, then its test classpath as
-    Maven resolves it (what `mvn test` compiles the test against)."""
+    Maven resolves it (what `mvn test` compiles the test against), then the side's
+    classpath for the fix's files in other modules."""
     notes: list[str] = []
     primed: dict[str, list[Path]] = {}
     compile_paths: dict[str, list[Path]] = {}
@@ -427,8 +428,11 @@ def write_sides(work: Path, module_dir: Path, effective: str,
             primed[pom.text] = prime(path, pom, repository)
         resolved = primed[pom.text]
         built = [j for j in classpath if "repository" not in j.parts]
+        # then the side's own classpath: a fix that also changes another module (YARN-4009
+        # touches the ResourceManager, its test is hadoop-common's) compiles those files
+        # against what they need; the module's own come first and win
         compile_paths[side] = list(dict.fromkeys(
-            [jar for _, jar in pom.own] + built + resolved)) if resolved else list(classpath)
+            [jar for _, jar in pom.own] + built + resolved + list(classpath)))
         if side == "stock":
             notes.append(f"upstream's test runs through Maven Surefire {pom.plugin_version} "
                          f"with {pom.artifact}'s own test configuration")
