@@ -171,6 +171,19 @@ class Fix:
                 break
         return [str(m) for m in methods]
 
+    def upstream_test_module(self, release: Release) -> str:
+        """The module path of an imported fix's test that runs at release (its class's
+        file among the upstream test paths; else the first of them); "" if none."""
+        paths = self.reproducer.get("upstream", [])
+        tests = [str(p) for p in paths if "/src/test/" in str(p)] if isinstance(
+            paths, list) else []
+        if not tests:
+            return ""
+        test_class = self.reproducer_for(release)[0]
+        suffix = "/" + test_class.replace(".", "/") + ".java"
+        chosen = next((p for p in tests if p.endswith(suffix)), tests[0])
+        return chosen.split("/src/test/", 1)[0]
+
     def reproducer_for(self, release: Release) -> tuple[str, Path]:
         """(JUnit class, sources dir) of the reproducer for this release.
 

@@ -149,7 +149,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             base.notes.append("test support on stock (members the fix adds that no "
                               f"production code calls): {', '.join(hooks.added)}")
         (spec.work / "test-class.txt").write_text(test_class)
-        runner, notes = _write_surefire(spec, checkout, fix.reproducer.get("upstream", []),
+        runner, notes = _write_surefire(spec, checkout, fix.upstream_test_module(spec.release),
                                         prepared, say)
         base.runner = runner
         base.notes.extend(notes)
@@ -226,18 +226,15 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
     return base
 
 
-def _write_surefire(spec: CellSpec, checkout: Checkout, upstream_tests: object,
+def _write_surefire(spec: CellSpec, checkout: Checkout, module: str,
                     prepared: builders.Prepared, say: Progress) -> tuple[str, list[str]]:
     """An upstream test runs through its module's own Maven Surefire where the checkout
     has the module's poms (a git checkout); else through hpatch's JUnit runner with the
     system properties that Surefire would set, and a note saying what is missing.
     The runner's name and the notes."""
-    paths = [str(p) for p in upstream_tests if "/src/test/" in str(p)] if isinstance(
-        upstream_tests, list) else []
-    if not paths:
+    if not module:
         return "junit", []
     work = spec.work
-    module = paths[0].split("/src/test/", 1)[0]
 
     def read(path: str) -> str | None:
         return checkout.read_blob("HEAD", path)

@@ -44,7 +44,7 @@ class CheckoutBuilder:
         reactor = forks.read_reactor(checkout, tree)
         # An upstream test's own module goes on the classpath too (hadoop-kms, hadoop-azure:
         # no other module brings it), checked against the release like every other.
-        test_module = _test_module(assessment, reactor, str(self.options.base.release))
+        test_module = _test_module(assessment, reactor, release)
         try:
             published, unpublished = _published_test_classpath(
                 self.options.base.release, assessment.fix.reproducer_test_jars, progress,
@@ -172,14 +172,14 @@ class CheckoutBuilder:
                                   "build_fixes": built.meta.get("build_fixes")}
 
 
-def _test_module(assessment: Assessment, reactor: forks.Reactor, version: str) -> list[str]:
+def _test_module(assessment: Assessment, reactor: forks.Reactor, release: Release) -> list[str]:
     """group:artifact:version of the module an upstream test belongs to, if it is a jar
-    module of the reactor."""
-    paths = assessment.fix.reproducer.get("upstream", [])
-    tests = [str(p) for p in paths if "/src/test/" in str(p)] if isinstance(paths, list) else []
-    if not tests:
+    module of the reactor (at the version of the release the checkout derives from)."""
+    path = assessment.fix.upstream_test_module(release)
+    if not path:
         return []
-    module = reactor.modules.get(tests[0].split("/src/test/", 1)[0])
+    version = str(release)
+    module = reactor.modules.get(path)
     if module is None or module.packaging == "pom":
         return []
     if module.packaging == "war":  # hadoop-kms, httpfs: their classes are the -classes jar
