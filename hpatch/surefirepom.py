@@ -119,12 +119,19 @@ class RunPom:
     coordinates: list[str] = field(default_factory=list)  # what Maven must resolve
 
 
-def _built_jars(classpath: Sequence[Path]) -> dict[tuple[str, str], Path]:
-    """(artifact, classifier) of the jars that are not from a Maven repository: the
-    checkout's own build made them."""
+def _in_repository(jar: Path, repository: Path | None) -> bool:
+    if repository is not None:
+        return jar.is_relative_to(repository)
+    return "repository" in jar.parts
+
+
+def _built_jars(classpath: Sequence[Path], repository: Path | None = None
+                ) -> dict[tuple[str, str], Path]:
+    """(artifact, classifier) of the jars that are not from the local Maven repository:
+    the checkout's own build made them."""
     found: dict[tuple[str, str], Path] = {}
     for jar in classpath:
-        if "repository" in jar.parts:
+        if _in_repository(jar, repository):
             continue
         match = _BUILT.match(jar.name)
         if match and match["classifier"] != "classes":
@@ -151,7 +158,8 @@ def _surefire_plugin(project: ET.Element) -> ET.Element | None:
 
 
 def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_version: str,
-            timeout: int, module_dir: Path | None = None) -> RunPom:
+            timeout: int, module_dir: Path | None = None,
+            repository: Path | None = None) -> RunPom:
     """The pom a side runs the module's tests with (see the module's docstring)."""
     ET.register_namespace("", POM_NS)
     try:
@@ -164,7 +172,7 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
     plugin = _surefire_plugin(project)
     if plugin is None:
         raise SurefireSetupError(f"{artifact}'s effective pom has no {PLUGIN}")
-    built = _built_jars(classpath)
+    built = _built_jars(classpath, repository)
     changes: list[str] = []
     coordinates: list[str] = []
     additional: list[Path] = []
@@ -419,7 +427,7 @@ def write_sides(work: Path, module_dir: Path, effective: str,
     compile_paths: dict[str, list[Path]] = {}
     for side, classpath in sides.items():
         pom = run_pom(effective, classpath, version=version, base_version=base_version,
-                      timeout=timeout, module_dir=module_dir)
+                      timeout=timeout, module_dir=module_dir, repository=repository)
         path = module_dir / POM_FILE.format(side=side)
         records.write_text(path, pom.text)
         lines = "".join(f"{kind} {jar}\n" for kind, jar in pom.own)
@@ -427,7 +435,7 @@ def write_sides(work: Path, module_dir: Path, effective: str,
         if pom.text not in primed:  # the sides' poms differ only where two builds differ
             primed[pom.text] = prime(path, pom, repository)
         resolved = primed[pom.text]
-        built = [j for j in classpath if "repository" not in j.parts]
+        built = [j for j in classpath if not _in_repository(j, repository)]
         # then the side's own classpath: a fix that also changes another module (YARN-4009
         # touches the ResourceManager, its test is hadoop-common's) compiles those files
         # against what they need; the module's own come first and win

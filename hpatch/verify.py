@@ -319,10 +319,14 @@ def _export_module(checkout: Checkout, module: str, module_dir: Path) -> None:
 
 
 def _maven_repository(classpath: list[Path]) -> Path | None:
-    """The local Maven repository the classpath's published jars come from."""
+    """The local Maven repository the classpath's published jars come from: the root of
+    a Hadoop jar in Maven's layout (ROOT/org/apache/hadoop/A/V/A-V*.jar), whatever the
+    directory is called (-Dmaven.repo.local=/x/m2)."""
     for jar in classpath:
-        if "repository" in jar.parts:
-            return _jar_root(jar)
+        parts = jar.parts
+        if len(parts) > 6 and parts[-6:-3] == ("org", "apache", "hadoop") and \
+                jar.name.startswith(f"{parts[-3]}-{parts[-2]}"):
+            return Path(*parts[:-6])
     return None
 
 
