@@ -82,3 +82,20 @@ def test_only_the_changed_methods_go_onto_a_test_file_that_does_not_merge() -> N
     assert spliced.index('root = "r";') < spliced.index('dir =\n      root + "d";')
     assert spliced.count("final String local") == 1  # a local stays a local
     assert testmethods.changed_tests(release, spliced) == ["testNew"]
+
+
+def test_a_merged_test_gets_the_imports_its_code_uses_from_the_commits_file() -> None:
+    """HDFS-10178's test diff merged onto 2.7.1's file, whose imports lack
+    DataNodeFaultInjector (an earlier change on the branch imported it): the commit's
+    own file has the import, and the merged code uses the name."""
+    from hpatch.importer.port import used_imports
+    merged = ("package a;\n\nimport x.Y;\n\npublic class TestT {\n"
+              "  DataNodeFaultInjector i = DataNodeFaultInjector.get();\n  Y y;\n}\n")
+    after = ("package a;\n\nimport x.Y;\nimport org.h.DataNodeFaultInjector;\n"
+             "import org.h.NotUsedHere;\nimport static org.junit.Assert.fail;\n\n"
+             "public class TestT {\n}\n")
+    text = used_imports(merged, after)
+    assert "import org.h.DataNodeFaultInjector;" in text
+    assert "NotUsedHere" not in text and "Assert.fail" not in text
+    # nothing to add: the text is as it was, byte for byte
+    assert used_imports(text, after) == text

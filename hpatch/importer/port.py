@@ -379,7 +379,11 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
             for path in paths:
                 port.tests_before.setdefault(path, source.read_blob(tree, path))
             tree = applied.tree
-            files.update({p: t for p in paths if (t := source.read_blob(tree, p)) is not None})
+            for path in paths:
+                merged = source.read_blob(tree, path)
+                after = source.read_blob(commit.sha, path)
+                if merged is not None:
+                    files[path] = used_imports(merged, after) if after else merged
             continue
         for path in paths:
             before = source.read_blob(f"{commit.sha}^", path)
@@ -401,6 +405,29 @@ def _test_files(source: Checkout, port: Port) -> dict[str, str]:
                 port.tests_before.setdefault(path, before)
                 files[path] = after
     return files
+
+
+_IMPORT_LINE = re.compile(r"^import\s+(static\s+)?([\w.]+)\s*;[ \t]*$", re.MULTILINE)
+
+
+def used_imports(merged: str, after: str) -> str:
+    """merged (a test file the commit's change merged onto) with the imports the commit's
+    own file has and merged lacks, for the names its code uses: an earlier change on the
+    commit's branch added them (HDFS-10178's test uses DataNodeFaultInjector, imported
+    there by another change). An import a name does not use is not added."""
+    from hpatch import javasrc, testsupport
+    have = {m.group(2) for m in _IMPORT_LINE.finditer(merged)}
+    body = _IMPORT_LINE.sub("", javasrc.strip(merged))
+    wanted = []
+    for match in _IMPORT_LINE.finditer(after):
+        name = match.group(2)
+        simple = name.rsplit(".", 1)[-1]
+        if name in have or simple == "*" or not re.search(rf"\b{re.escape(simple)}\b", body):
+            continue
+        wanted.append(match.group(0))
+    if not wanted:
+        return merged
+    return testsupport.with_new_imports(merged, "\n".join(wanted))
 
 
 def _missing_fields(release: str, after: str, bodies: list[str]) -> list[str]:
