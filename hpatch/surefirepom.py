@@ -116,7 +116,6 @@ class RunPom:
     plugin_version: str
     own: list[tuple[str, Path]]                 # (classes | test-classes, jar)
     changes: list[str] = field(default_factory=list)   # what differs from the module's pom
-    coordinates: list[str] = field(default_factory=list)  # what Maven must resolve
 
 
 def _in_repository(jar: Path, repository: Path | None) -> bool:
@@ -174,7 +173,6 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
         raise SurefireSetupError(f"{artifact}'s effective pom has no {PLUGIN}")
     built = _built_jars(classpath, repository)
     changes: list[str] = []
-    coordinates: list[str] = []
     additional: list[Path] = []
     deps = ET.Element(_q("dependencies"))
     for dep in list(_child(project, "dependencies") or []):
@@ -190,27 +188,17 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
         if _text(dep, "scope") == "system":
             changes.append(f"system-scoped {d_artifact} left to the test JVM's JDK")
             continue
-        version_node = _child(dep, "version")
-        if (d_group == HADOOP_GROUP and version_node is not None and version != base_version
-                and (version_node.text or "").strip() == version):
-            version_node.text = base_version
+        if _rebase(dep, version, base_version):
             changes.append(f"{d_artifact} at {base_version} (the code it shares with the "
                            "release)")
-        _exclude_jdk_tools(dep)
-        coordinates.append(":".join(filter(None, (
-            d_group, d_artifact, _text(dep, "type") or "jar", classifier,
-            _text(dep, "version")))))
+        _exclude(dep, "jdk.tools", "jdk.tools")
         deps.append(dep)
     managed = _child(project, "dependencyManagement")
     if managed is not None:
         # What fixes the versions of transitive dependencies (jackson 1.9.13 throughout,
         # not the 1.8.3 jersey-json asks for): as the module's build has it.
         for dep in managed.iter(_q("dependency")):
-            version_node = _child(dep, "version")
-            if (_text(dep, "groupId") == HADOOP_GROUP and version_node is not None
-                    and version != base_version
-                    and (version_node.text or "").strip() == version):
-                version_node.text = base_version
+            _rebase(dep, version, base_version)
     gone = sorted(a for (a, classifier) in built if not classifier)
     if gone:
         for dep in deps:
@@ -218,7 +206,7 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
                 _exclude(dep, HADOOP_GROUP, artifact_id)
         changes.append(f"{', '.join(gone)} excluded where a dependency brings it (the "
                        "checkout's build replaces it)")
-    if coordinates:
+    if len(deps):
         changes.append("jdk.tools excluded throughout (a system-scoped jar of old JDKs that "
                        "hadoop-annotations asks for; the test JVM's JDK provides its classes)")
     own = _own_jars(classpath, artifact)
@@ -279,7 +267,7 @@ def run_pom(effective: str, classpath: Sequence[Path], *, version: str, base_ver
             plugins.append(kept)
     ET.indent(out)
     text = ET.tostring(out, encoding="unicode") + "\n"
-    return RunPom(text, artifact, _text(plugin, "version"), own, changes, coordinates)
+    return RunPom(text, artifact, _text(plugin, "version"), own, changes)
 
 
 # The phases `mvn test` runs before Surefire whose work a test may rely on (the
@@ -343,8 +331,15 @@ def _absent_inputs(execution: ET.Element, module_dir: Path | None) -> str:
     return ""
 
 
-def _exclude_jdk_tools(dep: ET.Element) -> None:
-    _exclude(dep, "jdk.tools", "jdk.tools")
+def _rebase(dep: ET.Element, version: str, base_version: str) -> bool:
+    """A Hadoop artifact at a fork's own version (which no repository has) asked for at
+    the release the fork derives from, whose code it shares; whether it was."""
+    node = _child(dep, "version")
+    if (version == base_version or _text(dep, "groupId") != HADOOP_GROUP or node is None
+            or (node.text or "").strip() != version):
+        return False
+    node.text = base_version
+    return True
 
 
 def _exclude(dep: ET.Element, group: str, artifact: str) -> None:
@@ -376,11 +371,7 @@ def _set(config: ET.Element, name: str, value: str) -> None:
     node.text = value
 
 
-def providers(pom: RunPom) -> list[str]:
-    """The Surefire providers a JUnit 4 test may need (resolved before the offline run)."""
-    version = pom.plugin_version
-    return [f"org.apache.maven.surefire:surefire-junit4:{version}",
-            f"org.apache.maven.surefire:surefire-junit47:{version}"]
+PROVIDERS = ("surefire-junit4", "surefire-junit47")  # what a JUnit 4 test may need
 
 
 def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
@@ -395,13 +386,14 @@ def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
                                    f"{maven.DEPENDENCY_PLUGIN}:build-classpath",
                                    f"-Dmdep.outputFile={listed}", "-Dmdep.includeScope=test"],
                         timeout=timeout)
-        for coordinate in providers(pom):
-            group, artifact, version = coordinate.split(":")
-            jar = f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+        for provider in PROVIDERS:
+            version = pom.plugin_version
+            jar = f"org/apache/maven/surefire/{provider}/{version}/{provider}-{version}.jar"
             if repository is not None and (repository / jar).is_file():
                 continue
-            maven.run_goals(pom_path, [f"{maven.DEPENDENCY_PLUGIN}:get",
-                                       f"-Dartifact={coordinate}"], timeout=timeout)
+            maven.run_goals(pom_path, [
+                f"{maven.DEPENDENCY_PLUGIN}:get",
+                f"-Dartifact=org.apache.maven.surefire:{provider}:{version}"], timeout=timeout)
     except MavenError as exc:
         step = _STEP.search(str(exc))
         if step:
@@ -415,7 +407,7 @@ def prime(pom_path: Path, pom: RunPom, repository: Path | None = None,
 
 def write_sides(work: Path, module_dir: Path, effective: str,
                 sides: dict[str, Sequence[Path]], *, version: str, base_version: str,
-                timeout: int, repository: Path | None = None
+                timeout: int, repository: Path, test_source: str = ""
                 ) -> tuple[list[str], dict[str, list[Path]]]:
     """The run poms (one per side) and what verify.sh needs to lay out target/; the
     notes saying what differs from the module's own pom, and each side's compile
@@ -449,7 +441,12 @@ def write_sides(work: Path, module_dir: Path, effective: str,
             if not any(kind == "classes" for kind, _ in pom.own):
                 notes.append(f"no {pom.artifact} jar on the classpath: its classes are the "
                              "fix's alone")
-    records.write_text(work / RUN_FILE, str(module_dir) + "\n")
+    if is_parameterized(test_source):
+        records.write_text(work / WHOLE_CLASS, "parameterized\n")
+        notes.append("a parameterized test: Surefire runs the whole class, and only the "
+                     "chosen methods' runs are graded")
+    records.write_text(work / REPO_FILE, f"{repository}\n")
+    records.write_text(work / RUN_FILE, f"{module_dir}\n")
     return notes, compile_paths
 
 

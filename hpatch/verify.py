@@ -230,7 +230,7 @@ def _write_surefire(spec: CellSpec, checkout: Checkout, module: str,
                     prepared: builders.Prepared, say: Progress) -> tuple[str, list[str]]:
     """An upstream test runs through its module's own Maven Surefire where the checkout
     has the module's poms (a git checkout); else through hpatch's JUnit runner with the
-    system properties that Surefire would set, and a note saying what is missing.
+    system properties that Surefire would set, and a note saying why.
     The runner's name and the notes."""
     if not module:
         return "junit", []
@@ -241,65 +241,51 @@ def _write_surefire(spec: CellSpec, checkout: Checkout, module: str,
 
     module_dir, missing = surefirepom.write_project(work, module, read)
     repo = _maven_repository(prepared.classpath)
-    if module_dir is not None and repo is not None and os.environ.get(
-            "HPATCH_RUNNER", "surefire") != "junit":
+    junit = ("upstream's test runs through hpatch's JUnit runner with the module's "
+             "Surefire system properties")
+    if module_dir is None:
+        why = (f"{missing} is not in this checkout (release sources carry no such pom); a "
+               f"git checkout at the release's tag has the poms: {junit}")
+    elif repo is None:
+        why = f"the test classpath is not in a local Maven repository: {junit}"
+    elif os.environ.get("HPATCH_RUNNER", "surefire") == "junit":
+        why = f"HPATCH_RUNNER=junit: {junit}"
+    else:
         say(f"setting up {module}'s Surefire (its effective pom, its test classpath)")
         try:
-            return _setup_surefire(spec, checkout, module, module_dir, repo, prepared)
+            return "surefire", _setup_surefire(spec, checkout, module, module_dir, repo,
+                                               prepared)
         except surefirepom.BuildStepError as exc:
-            # A step before `test` that needs what the build generates (2.6.0's
-            # hadoop-hdfs reads jspc's output): the module's Surefire cannot run here.
-            fallback = (f"{exc}: upstream's test runs through hpatch's JUnit runner with "
-                        "the module's Surefire system properties")
-    else:
-        fallback = ""
-    poms, missing_pom = surefire.pom_chain(module, read)
+            # A step before `test` needs what the build generates (2.6.0's hadoop-hdfs
+            # reads jspc's output): the module's Surefire cannot run here.
+            why = f"{exc}: {junit}"
+    poms, _ = surefire.pom_chain(module, read)
     (work / surefire.FILE).write_text(surefire.file_text(surefire.system_properties(poms)))
-    if fallback:
-        return "junit", [fallback]
-    if module_dir is None:
-        return "junit", [
-            f"{missing or missing_pom} is not in this checkout (release sources carry no "
-            "such pom), so upstream's test runs through hpatch's JUnit runner with the "
-            f"Surefire system properties of {surefire.ROOT_CONFIG}, not through its module's "
-            "Surefire; a git checkout at the release's tag has the poms"]
-    if repo is None:
-        return "junit", ["the test classpath is not in a local Maven repository: upstream's "
-                         "test runs through hpatch's JUnit runner"]
-    return "junit", ["HPATCH_RUNNER=junit: upstream's test runs through hpatch's JUnit "
-                     "runner with its module's Surefire system properties"]
+    return "junit", [why]
 
 
 def _setup_surefire(spec: CellSpec, checkout: Checkout, module: str, module_dir: Path,
-                    repo: Path, prepared: builders.Prepared) -> tuple[str, list[str]]:
-    """The Surefire runner's files in the work directory; ("surefire", notes)."""
+                    repo: Path, prepared: builders.Prepared) -> list[str]:
+    """The Surefire runner's files in the work directory; the notes."""
     work = spec.work
     effective = surefirepom.effective_pom(module_dir)
     _export_module(checkout, module, module_dir)
-    version = spec.base.version if spec.base else str(spec.release)
-    base_version = str(spec.base.release) if spec.base else str(spec.release)
+    test_class = _read(work / "test-class.txt").strip()
     notes, compile_paths = surefirepom.write_sides(
         work, module_dir, effective,
         {"stock": prepared.classpath,
          "patched": prepared.classpath_patched or prepared.classpath},
-        version=version, base_version=base_version, timeout=int(spec.timeout),
-        repository=repo)
+        version=spec.base.version if spec.base else str(spec.release),
+        base_version=str(spec.base.release) if spec.base else str(spec.release),
+        timeout=int(spec.timeout), repository=repo,
+        test_source=_read(work / "src" / "repro" / (test_class.replace(".", "/") + ".java")))
     # The fix and the test compile against what the module's build compiles them
     # against: its own test classpath (hadoop-azure's, curator-test, ...).
-    if prepared.classpath_patched is None:
-        (work / "classpath.txt").write_text(os.pathsep.join(map(str, compile_paths["stock"])))
-    else:
-        for side in ("stock", "patched"):
-            (work / f"classpath-{side}.txt").write_text(
-                os.pathsep.join(map(str, compile_paths[side])))
-    records.write_text(work / surefirepom.REPO_FILE, str(repo) + "\n")
-    source = work / "src" / "repro" / (_read(work / "test-class.txt").strip().replace(".", "/")
-                                       + ".java")
-    if surefirepom.is_parameterized(_read(source)):
-        records.write_text(work / surefirepom.WHOLE_CLASS, "parameterized\n")
-        notes.append("a parameterized test: Surefire runs the whole class, and only the "
-                     "chosen methods' runs are graded")
-    return "surefire", notes
+    names = {"stock": "classpath.txt"} if prepared.classpath_patched is None else {
+        side: f"classpath-{side}.txt" for side in ("stock", "patched")}
+    for side, name in names.items():
+        (work / name).write_text(os.pathsep.join(map(str, compile_paths[side])))
+    return notes
 
 
 def _export_module(checkout: Checkout, module: str, module_dir: Path) -> None:
