@@ -98,6 +98,26 @@ def _commit(repo: Path, message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def _line(upstream: Path, tmp_path: Path, name: str, start: str = "rel/release-2.4.1"
+          ) -> Path:
+    """A clone of the upstream, on a new branch `line-NAME` from start."""
+    repo = tmp_path / name
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", f"line-{name}", start)
+    return repo
+
+
+def _fix_with_test(repo: Path, fix_id: str, tag: str, fixed: str = FIXED) -> str:
+    """The null check and the test that shows it (with its support file), committed as
+    fix_id and tagged; the commit."""
+    _edit(repo, STRING_UTILS, BUGGY, fixed)
+    _write(repo, TEST_FILE, TEST_AFTER)
+    _write(repo, SUPPORT_FILE, SUPPORT)
+    sha = _commit(repo, f"{fix_id}. arrayToString fails on null. Contributed by T.")
+    git(repo, "tag", tag)
+    return sha
+
+
 def _release_variant(repo: Path, tag: str, old: str, new: str) -> None:
     """A release whose StringUtils differs from 2.4.1's by one edit."""
     git(repo, "checkout", "-q", "-b", f"line-{tag}", "rel/release-2.4.1")
@@ -578,11 +598,7 @@ def test_the_modules_declared_test_jars_and_libraries_are_the_reproducers(upstre
           "    </dependency>\n")
     _commit(repo, "Release 2.4.5")
     git(repo, "tag", "rel/release-2.4.5")
-    _edit(repo, STRING_UTILS, BUGGY, FIXED)
-    _write(repo, TEST_FILE, TEST_AFTER)
-    _write(repo, SUPPORT_FILE, SUPPORT)
-    _commit(repo, "HADOOP-90050. arrayToString fails on null. Contributed by T.")
-    git(repo, "tag", "rel/release-2.4.6")
+    _fix_with_test(repo, "HADOOP-90050", "rel/release-2.4.6")
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90050", "--releases", "2.4.5")
     assert code == 0, err
@@ -600,18 +616,13 @@ def test_a_backport_using_an_earlier_changes_helper_names_it(upstream: Path,
                                                              tmp_path: Path) -> None:
     """The backport applies, but calls a helper an earlier commit on its branch added
     (HDFS-9220 and HDFS-8722's doCrcRecalc): named; --with-prerequisites carries it."""
-    repo = tmp_path / "helper"
-    git(tmp_path, "clone", "-q", str(upstream), str(repo))
-    git(repo, "checkout", "-q", "-b", "line-helper", "rel/release-2.4.1")
+    repo = _line(upstream, tmp_path, "helper")
     _edit(repo, STRING_UTILS, "  /** The same as String.format(",
           "  static boolean noneIn(String[] strs) {\n    return strs == null || "
           "strs.length == 0;\n  }\n\n  /** The same as String.format(")
     earlier = _commit(repo, "HADOOP-90060. Add noneIn. Contributed by T.")
-    _edit(repo, STRING_UTILS, BUGGY, '    if (noneIn(strs)) { return ""; }\n')
-    _write(repo, TEST_FILE, TEST_AFTER)
-    _write(repo, SUPPORT_FILE, SUPPORT)
-    _commit(repo, "HADOOP-90061. arrayToString fails on null. Contributed by T.")
-    git(repo, "tag", "rel/release-2.4.7")
+    _fix_with_test(repo, "HADOOP-90061", "rel/release-2.4.7",
+                   fixed='    if (noneIn(strs)) { return ""; }\n')
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1")
     assert code == 0, err
@@ -631,9 +642,7 @@ def test_an_override_of_a_method_an_earlier_change_added_names_it(upstream: Path
     its branch added in another file (MAPREDUCE-6558 on 6549's
     unsetNeedAdditionalRecordAfterSplit): named; --with-prerequisites carries it."""
     compress = f"{COMMON}/src/main/java/org/apache/hadoop/io/compress"
-    repo = tmp_path / "override"
-    git(tmp_path, "clone", "-q", str(upstream), str(repo))
-    git(repo, "checkout", "-q", "-b", "line-override", "rel/release-2.4.1")
+    repo = _line(upstream, tmp_path, "override")
     _edit(repo, f"{compress}/CompressionOutputStream.java",
           "  public abstract void finish() throws IOException;\n",
           "  public abstract void finish() throws IOException;\n\n"
@@ -644,11 +653,7 @@ def test_an_override_of_a_method_an_earlier_change_added_names_it(upstream: Path
           "  @Override\n  protected boolean finishedForTesting() {\n"
           "    return compressor.finished();\n  }\n\n"
           "  public void finish() throws IOException {\n")
-    _edit(repo, STRING_UTILS, BUGGY, FIXED)
-    _write(repo, TEST_FILE, TEST_AFTER)
-    _write(repo, SUPPORT_FILE, SUPPORT)
-    _commit(repo, "HADOOP-90063. arrayToString fails on null. Contributed by T.")
-    git(repo, "tag", "rel/release-2.4.6")
+    _fix_with_test(repo, "HADOOP-90063", "rel/release-2.4.6")
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90063", "--releases", "2.4.1")
     assert code == 0, err
@@ -665,18 +670,12 @@ def test_an_override_of_a_method_an_earlier_change_added_names_it(upstream: Path
 def test_a_binary_test_resource_the_fix_adds_goes_with_its_test(upstream: Path,
                                                                  tmp_path: Path) -> None:
     """MAPREDUCE-6558's compressed input file: beside the test, on its classpath."""
-    repo = tmp_path / "resource"
-    git(tmp_path, "clone", "-q", str(upstream), str(repo))
-    git(repo, "checkout", "-q", "-b", "line-resource", "rel/release-2.4.1")
-    _edit(repo, STRING_UTILS, BUGGY, FIXED)
-    _write(repo, TEST_FILE, TEST_AFTER)
-    _write(repo, SUPPORT_FILE, SUPPORT)
+    repo = _line(upstream, tmp_path, "resource")
     data = bytes(range(256)) * 4
     target = repo / COMMON / "src/test/resources/input/records.bin"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
-    _commit(repo, "HADOOP-90064. arrayToString fails on null. Contributed by T.")
-    git(repo, "tag", "rel/release-2.4.5")
+    _fix_with_test(repo, "HADOOP-90064", "rel/release-2.4.5")
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90064", "--releases", "2.4.1")
     assert code == 0, err
@@ -787,9 +786,7 @@ def test_a_test_that_hangs_is_a_timeout_and_leaves_nothing_running(
         if os.environ.get("HPATCH_REQUIRE_DOCKER") == "1":
             pytest.fail("Docker is required here")
         pytest.skip("no Docker engine")
-    repo = tmp_path / "hang"
-    git(tmp_path, "clone", "-q", str(upstream), str(repo))
-    git(repo, "checkout", "-q", "-b", "line-hang", "rel/release-2.4.1")
+    repo = _line(upstream, tmp_path, "hang")
     _edit(repo, STRING_UTILS, BUGGY, FIXED)
     _write(repo, f"{TEST_DIR}/TestStringUtilsWaits.java", HANG_TEST)
     _commit(repo, "HADOOP-90080. arrayToString fails on null. Contributed by T.")
