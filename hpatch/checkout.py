@@ -337,11 +337,7 @@ class Checkout:
         flagged = self.index_flags(paths)
         if not flagged:
             return []
-        staged = {}
-        for entry in self.git("ls-files", "-s", "-z", "--", *flagged, strip=False).split("\0"):
-            meta, tab, path = entry.partition("\t")
-            if tab:
-                staged[path] = meta.split()[1]
+        staged = self.index_blobs(list(flagged))
         changed, present = [], []
         for path, flag in flagged.items():
             file = self.root / path
@@ -559,16 +555,21 @@ class Checkout:
                 if target.is_file() or target.is_symlink():
                     target.unlink()
 
+    def index_blobs(self, paths: Sequence[str]) -> dict[str, str]:
+        """path -> the blob id the index holds for it (stage 0, or any stage)."""
+        found = {}
+        for entry in self.git("ls-files", "-s", "-z", "--", *paths, strip=False).split("\0"):
+            meta, tab, path = entry.partition("\t")
+            if tab:
+                found[path] = meta.split()[1]
+        return found
+
     def staged_from(self, rev: str, paths: Sequence[str], *, unless: str) -> list[str]:
         """Those of paths whose index entry is rev's (and not unless's): what a `git
         checkout rev -- paths` that failed part way left staged."""
         if not paths:
             return []
-        index = {}
-        for entry in self.git("ls-files", "-s", "-z", "--", *paths, strip=False).split("\0"):
-            meta, tab, path = entry.partition("\t")
-            if tab:
-                index[path] = meta.split()[1]
+        index = self.index_blobs(paths)
 
         def blobs(at: str) -> dict[str, str]:
             out = self.git("ls-tree", "-r", "-z", at, "--", *paths, strip=False)
