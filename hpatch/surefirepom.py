@@ -501,8 +501,10 @@ def _case_line(case: ET.Element) -> str:
                 (_HEAD.findall(stack) or [""])[0])
             message = node.get("message") or "null"  # as Throwable.getMessage() prints
             frames = [f"{owner}.{method}" for owner, method in _FRAME.findall(stack)]
+            caused = "\tcaused=1" if "\nCaused by: " in stack else ""
             return (f"test={_esc(name)}\tstatus=failed\texception={_esc(exception)}"
-                    f"\tmessage={_esc(message)}\tframes={_esc(';'.join(frames[:400]))}")
+                    f"\tmessage={_esc(message)}\tframes={_esc(';'.join(frames[:400]))}"
+                    f"{caused}")
     skipped = case.find("skipped")
     if skipped is not None:
         return (f"test={_esc(name)}\tstatus=skipped\texception="

@@ -148,6 +148,14 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         if hooks.added:
             base.notes.append("test support on stock (members the fix adds that no "
                               f"production code calls): {', '.join(hooks.added)}")
+        loosened = testsupport.loosen_overrides(spec.work)
+        if loosened:
+            base.notes.append("@Override left off empty test methods that implement a member "
+                              f"the fix adds, on both sides: {', '.join(loosened)}")
+        if hooks.injections:
+            base.notes.append("injection points on stock with the lines that call them "
+                              "(no-ops unless a test installs an injector): "
+                              f"{', '.join(hooks.injections)}")
         (spec.work / "test-class.txt").write_text(test_class)
         runner, notes = _write_surefire(spec, checkout, fix.upstream_test_module(spec.release),
                                         prepared, say)

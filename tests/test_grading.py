@@ -227,3 +227,126 @@ def test_an_assertion_in_the_tests_anonymous_class_is_the_tests() -> None:
     other = log(failed("java.lang.AssertionError", "x",
                        f"org.junit.Assert.fail;{CLS}Helper$1.run"))
     assert parse_run(other, 1, CLS).kind is Kind.BROKEN
+
+
+def test_an_exception_the_test_throws_itself_is_its_verdict() -> None:
+    """HDFS-9178's test ends in `throw new IOException("The first datanode should have
+    been replaced.")`: made in the test's own frame, wrapping nothing."""
+    said = "The first datanode should have been replaced."
+    own = parse_run(log(failed("java.io.IOException", said, f"{CLS}.t;sun.reflect.X.invoke")),
+                    1, CLS)
+    assert (own.kind, own.summary) == (Kind.ASSERTION, f"IOException: {said}")
+    # a wrapper the test makes around what went wrong elsewhere is not its verdict
+    wrapped = log(failed("java.lang.RuntimeException", "java.io.IOException: x",
+                         f"{CLS}.t;x.Y.z") + "\tcaused=1")
+    assert parse_run(wrapped, 1, CLS).kind is Kind.BROKEN
+    # nor is what the JVM raises in the test's frame, nor an exception from elsewhere
+    for exception, frames in (("java.lang.NullPointerException", f"{CLS}.t"),
+                              ("java.lang.NoSuchMethodError", f"{CLS}.t"),
+                              ("java.io.IOException", f"org.apache.hadoop.X.y;{CLS}.t")):
+        assert parse_run(log(failed(exception, "x", frames)), 1, CLS).kind is Kind.BROKEN
+
+
+INJECTOR = """package p;
+public class NodeFaultInjector {
+  private static NodeFaultInjector instance = new NodeFaultInjector();
+  public static NodeFaultInjector get() {
+    return instance;
+  }
+  public void old() {}
+}
+"""
+RECEIVER = """package p;
+class Receiver {
+  int receive(int seqno, int len) {
+    int got = len;
+    send(got);
+    return got;
+  }
+  void send(int n) {
+  }
+}
+"""
+
+
+def test_an_injection_point_goes_on_stock_with_its_calls() -> None:
+    """A no-op the fix adds to a fault injector, and the lines that call it, go on stock
+    (HDFS-9178's dropHeartbeatPacket): with the default injector stock runs as stock."""
+    from hpatch import testsupport
+    injector = INJECTOR.replace("  public void old() {}\n", """  public void old() {}
+  public static void set(NodeFaultInjector i) {
+    instance = i;
+  }
+  public boolean dropHeartbeat() {
+    return false;
+  }
+  public void stall() throws java.io.IOException {}
+  public boolean decide() {
+    return true;
+  }
+""")
+    receiver = RECEIVER.replace("    int got = len;\n", """    int got = len;
+    // For testing.
+    if (seqno < 0 && len == 0 &&
+        NodeFaultInjector.get().dropHeartbeat()) {
+      return 0;
+    }
+""").replace("    send(got);\n", """    NodeFaultInjector.get().stall();
+    send(got);
+    if (NodeFaultInjector.get().decide()) {
+      got++;
+    }
+""")
+    stock = {"p/NodeFaultInjector.java": INJECTOR, "p/Receiver.java": RECEIVER}
+    patched = {"p/NodeFaultInjector.java": injector, "p/Receiver.java": receiver}
+    hooks = testsupport.find_hooks(stock, patched)
+    # decide() returns true by default: the fix's behaviour, never on stock
+    assert hooks.behaviour == ["NodeFaultInjector.decide"]
+    assert hooks.added == ["NodeFaultInjector.set", "NodeFaultInjector.dropHeartbeat",
+                           "NodeFaultInjector.stall"]
+    assert hooks.injections == ["NodeFaultInjector.dropHeartbeat (called at Receiver.java:7)",
+                                "NodeFaultInjector.stall (called at Receiver.java:10)"]
+    on_stock = hooks.texts["p/Receiver.java"]
+    assert "NodeFaultInjector.get().dropHeartbeat()) {\n      return 0;\n    }\n" in on_stock
+    assert "    NodeFaultInjector.get().stall();\n    send(got);\n" in on_stock
+    assert "decide" not in on_stock and "got++" not in on_stock
+    assert "public boolean dropHeartbeat()" in hooks.texts["p/NodeFaultInjector.java"]
+    # a guard that does more than ask the injector keeps it off stock
+    busy = receiver.replace("seqno < 0 && len == 0", "seqno < 0 && send2(len)")
+    hooks = testsupport.find_hooks(stock, {**patched, "p/Receiver.java": busy})
+    assert "NodeFaultInjector.dropHeartbeat" in hooks.behaviour
+    # a call mixed into a changed line is behaviour too
+    mixed = receiver.replace("    send(got);\n", "    send(got + 1);\n")
+    hooks = testsupport.find_hooks(stock, {**patched, "p/Receiver.java": mixed.replace(
+        "    NodeFaultInjector.get().stall();\n    send(got + 1);\n",
+        "    NodeFaultInjector.get().stall(); send(got + 1);\n")})
+    assert "NodeFaultInjector.stall" in hooks.behaviour
+
+
+def test_an_empty_override_of_a_new_member_compiles_on_stock(tmp_path: object) -> None:
+    """YARN-3896 adds RMNode.resetLastNodeHeartBeatResponse(); the test helper MockNodes
+    implements it with an empty body. Its @Override is left off (no class file keeps it)
+    so the same test classes compile against stock; a method with a body keeps it."""
+    from pathlib import Path
+
+    from hpatch import testsupport
+    work = Path(str(tmp_path))
+    node = "package p;\npublic interface Node {\n  String name();\n}\n"
+    files = {
+        "stock/p/Node.java": node,
+        "patched/p/Node.java": node.replace("  String name();\n",
+                                            "  String name();\n  public void reset();\n"
+                                            "  int count();\n"),
+        "repro/p/MockNode.java": (
+            "package p;\nclass MockNode implements Node {\n"
+            "  @Override public String name() { return \"n\"; }\n"
+            "  @Override\n  public void reset() {\n    // nothing\n  }\n"
+            "  @Override\n  public int count() {\n    return 1;\n  }\n}\n"),
+    }
+    for relative, text in files.items():
+        (work / "src" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (work / "src" / relative).write_text(text)
+    assert testsupport.loosen_overrides(work) == ["MockNode.reset"]
+    text = (work / "src" / "repro" / "p" / "MockNode.java").read_text()
+    assert "  \n  public void reset() {" in text
+    assert "@Override\n  public int count()" in text and "@Override public String" in text

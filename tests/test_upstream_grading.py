@@ -164,3 +164,83 @@ def test_surefire_properties_from_the_release_poms(hadoop: Path) -> None:
     assert found["java.net.preferIPv4Stack"] == "true"
     # krb5.conf is a test resource of the module: the reproducer carries it
     assert found["java.security.krb5.conf"] == "@TESTCLASSES@/krb5.conf"
+
+
+INJECTOR = """package demo;
+public class Injector {
+  private static Injector instance = new Injector();
+  public static Injector get() {
+    return instance;
+  }
+}
+"""
+RELAY = """package demo;
+public class Relay {
+  public static String blame(String packet) {
+    String forwarded = packet;
+    return forwarded.isEmpty() ? "downstream" : "";
+  }
+}
+"""
+RELAY_FIXED = RELAY.replace("""    return forwarded.isEmpty() ? "downstream" : "";""", """    // For testing. Normally no-op.
+    if (packet != null &&
+        Injector.get().dropPacket()) {
+      forwarded = "";
+    }
+    boolean lostHere = forwarded.length() < packet.length();
+    return forwarded.isEmpty() ? (lostHere ? "this node" : "downstream") : "";""")
+INJECTOR_FIXED = INJECTOR.replace("\n}\n", """
+  public static void set(Injector injector) {
+    instance = injector;
+  }
+  public boolean dropPacket() {
+    return false;
+  }
+}
+""")
+STALL_TEST = """package demo;
+import org.junit.Test;
+public class TestGreeter {
+  @Test public void greetsNobody() throws Exception {
+    Injector.set(new Injector() {
+      @Override
+      public boolean dropPacket() {
+        return true;
+      }
+    });
+    if (!"this node".equals(Relay.blame("data"))) {
+      throw new java.io.IOException("the node that dropped the packet should be blamed");
+    }
+  }
+}
+"""
+
+
+def test_an_injection_point_reaches_stocks_real_code(tmp_path: Path) -> None:
+    """The fix adds a no-op injection point and its call (HDFS-9178's shape): both go on
+    stock, the test's injector drops the packet there, and stock blames the wrong node
+    in the test's own `throw`."""
+    junit = maven.resolve_classpath([JUNIT])
+    work = tmp_path / "work"
+    sides = {"stock": {"Injector": INJECTOR, "Relay": RELAY},
+             "patched": {"Injector": INJECTOR_FIXED, "Relay": RELAY_FIXED}}
+    for side, files in sides.items():
+        (work / "src" / side / "demo").mkdir(parents=True)
+        for name, text in files.items():
+            (work / "src" / side / "demo" / f"{name}.java").write_text(text)
+    (work / "src" / "repro" / "demo").mkdir(parents=True)
+    (work / "src" / "repro" / "demo" / "TestGreeter.java").write_text(STALL_TEST)
+    (work / "test-class.txt").write_text("demo.TestGreeter")
+    (work / "classpath.txt").write_text(os.pathsep.join(map(str, junit)))
+    hooks = testsupport.prepare_work(work)
+    assert hooks.added == ["Injector.set", "Injector.dropPacket"]
+    assert hooks.injections == ["Injector.dropPacket (called at Relay.java:7)"]
+    stock_relay = (work / "src" / "stock" / "demo" / "Relay.java").read_text()
+    assert "Injector.get().dropPacket()" in stock_relay and "lostHere" not in stock_relay
+    subprocess.run(["bash", str(harness_dir() / "verify.sh"), str(work), str(harness_dir()),
+                    "2", "60"], check=True, capture_output=True, cwd=work)
+    grade = grade_work(work, "demo.TestGreeter", 2)
+    assert grade.verdict is Verdict.VERIFIED, grade.reason
+    assert grade.stock_failure == "assertion"
+    assert grade.stock[0].summary == (
+        "IOException: the node that dropped the packet should be blamed")

@@ -327,6 +327,10 @@ def _note_hooks(source: Checkout, port: Port) -> None:
     if hooks.added:
         port.notes.append("test hooks the change adds (no production code calls them), which "
                           f"verify puts on stock as test support: {', '.join(hooks.added)}")
+    if hooks.injections:
+        port.notes.append("injection points the change adds (no-ops of a fault injector), "
+                          "which verify puts on stock with the lines that call them: "
+                          f"{', '.join(hooks.injections)}")
     if hooks.behaviour:
         port.notes.append("new members the change's own code calls, never put on stock (a "
                           f"test that needs one is inconclusive): {', '.join(hooks.behaviour)}")

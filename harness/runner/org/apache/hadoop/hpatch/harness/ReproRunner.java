@@ -155,6 +155,9 @@ public final class ReproRunner {
         }
       }
       b.append("\tframes=").append(esc(fs.toString()));
+      if (t.getCause() != null && t.getCause() != t) {
+        b.append("\tcaused=1");
+      }
     }
     return b.toString();
   }
