@@ -59,19 +59,54 @@ def _fields(line: str) -> dict[str, str]:
     return out
 
 
+def _tests(log: str) -> list[dict[str, str]] | None:
+    """The result block's tests, or None when the runner left no whole block."""
+    if BEGIN not in log or END not in log.split(BEGIN, 1)[1]:
+        return None
+    block = log.split(BEGIN, 1)[1].split(END, 1)[0]
+    return [_fields(ln) for ln in block.strip().splitlines()[1:] if ln.startswith("test=")]
+
+
+def outcomes_by_test(log: str, test_class: str, changed: Collection[str] = (),
+                     bases: Collection[str] = ()) -> dict[str, Outcome]:
+    """Each test's outcome in one run (none when the run left no result)."""
+    return {t.get("test", "?"): _grade_test(t, test_class, changed, bases)
+            for t in _tests(log) or []}
+
+
+def fail_either_way(stock: list[dict[str, Outcome]],
+                    patched: list[dict[str, Outcome]]) -> list[str]:
+    """The tests that fail in every run of both sides, the same way (kind and message):
+    what they show does not depend on the fix (a test the commit only tidied, failing
+    here for its own reasons). Upstream harnesses leave such tests out of what a fix
+    must turn (SWE-bench's FAIL_TO_PASS is the tests that fail before and pass after)."""
+    runs = [*stock, *patched]
+    if not stock or not patched or not all(runs):
+        return []
+    names = set.intersection(*(set(r) for r in runs))
+    same = []
+    for name in sorted(names):
+        ways = {(r[name].kind, r[name].summary) for r in runs}
+        kind = next(iter(ways))[0]
+        if len(ways) == 1 and kind not in (Kind.PASSED, Kind.SKIPPED):
+            same.append(name)
+    return same
+
+
 def parse_run(log: str, exit_code: int | None, test_class: str,
-              changed: Collection[str] = (), bases: Collection[str] = ()) -> Outcome:
+              changed: Collection[str] = (), bases: Collection[str] = (),
+              skip: Collection[str] = ()) -> Outcome:
     """One run's outcome from its log and exit code; changed: the methods the fix
     changes, as `package.TopLevelClass.method` (`<init>` for constructors); bases: the
     test class's superclasses among the reproducer's sources (their assertions are the
-    test's own)."""
-    if BEGIN not in log or END not in log.split(BEGIN, 1)[1]:
+    test's own); skip: tests set aside (they fail either way)."""
+    found = _tests(log)
+    if found is None:
         if exit_code in TIMEOUT_EXIT:
             return Outcome(Kind.BROKEN, "timed out (no result from the runner)")
         tail = [ln for ln in log.strip().splitlines() if ln.strip()][-1:] or ["(empty log)"]
         return Outcome(Kind.BROKEN, f"no result (exit {exit_code}): {tail[0][:200]}")
-    block = log.split(BEGIN, 1)[1].split(END, 1)[0]
-    tests = [_fields(ln) for ln in block.strip().splitlines()[1:] if ln.startswith("test=")]
+    tests = [t for t in found if t.get("test", "?") not in skip]
     if not tests:
         return Outcome(Kind.BROKEN, "the reproducer ran no test")
     worst: Outcome | None = None
@@ -192,6 +227,7 @@ class Grade:
     patched: list[Outcome] = field(default_factory=list)
     stock_failure: str = ""  # the rule stock's failure met: assertion, exception-in-changed-code
     kind: str = ""           # for error and inconclusive: the named class of what went wrong
+    set_aside: list[str] = field(default_factory=list)  # tests failing either way
 
 
 def broken_kind(outcome: Outcome) -> str:

@@ -72,7 +72,14 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
         for method in testmethods.methods(patched[relative]):
             if method.name in known or method.name[:1].isupper():
                 continue  # not new, or a constructor (its callers cannot be told by name)
-            calls = sum(_calls(method.name, text) for text in code.values())
+            if _is_static(code[relative], method):
+                # Called from elsewhere as Owner.name(...) (or through a static import):
+                # a `conf.set(...)` elsewhere is no call of a new static set().
+                calls = sum(_calls(method.name, text) if path == relative
+                            else _static_calls(owner, method.name, text)
+                            for path, text in code.items())
+            else:
+                calls = sum(_calls(method.name, text) for text in code.values())
             own = 1 + _calls(method.name, method.body)  # its declaration, and recursion
             label = f"{owner}.{method.name}"
             if calls <= own:
@@ -114,6 +121,20 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
     injections = [f"{label} (called at {', '.join(_where(s) for s in sites[label])})"
                   for label in sorted(kept & set(sites))]
     return Hooks([c[1] for c in candidates], behaviour, texts, injections)
+
+
+def _is_static(code: str, method: testmethods.Method) -> bool:
+    lines = code.splitlines()[method.first_line - 1:method.last_line]
+    header = "\n".join(lines).split("{", 1)[0]
+    return bool(re.search(r"\bstatic\b", header))
+
+
+def _static_calls(owner: str, name: str, text: str) -> int:
+    qualified = len(re.findall(rf"(?<![\w$]){re.escape(owner)}\s*\.\s*{re.escape(name)}\s*\(",
+                               text))
+    imported = re.search(rf"^import\s+static\s+[\w.]*\b{re.escape(owner)}\.(?:\*|"
+                         rf"{re.escape(name)})\s*;", text, re.MULTILINE)
+    return _calls(name, text) if imported else qualified
 
 
 def _where(site: _Site) -> str:

@@ -9,7 +9,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from hpatch.assess import Assessment
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.forks import Base
-from hpatch.grading import Grade, Outcome, Verdict
+from hpatch.grading import Grade, Verdict
 from hpatch.paths import harness_dir
 from hpatch.releases import Release
 from hpatch.runtime import Job, Runtime
@@ -89,6 +89,7 @@ class CellResult:
     stock_failure: str = ""    # the rule stock's failure met: assertion, exception-in-changed-code
     stock_hooks: list[str] = field(default_factory=list)  # test hooks the fix adds, on stock
     runner: str = ""           # surefire: the module's own Surefire; junit: hpatch's runner
+    set_aside: list[str] = field(default_factory=list)  # tests failing the same either way
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
@@ -202,6 +203,7 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             grade = grade_work(spec.work, test_class, spec.repeat)
             base.verdict, base.reason = grade.verdict, grade.reason
             base.stock_failure, base.error_kind = grade.stock_failure, grade.kind
+            base.set_aside = grade.set_aside
             if (spec.work / "stock-hooks-dropped.txt").is_file():
                 base.stock_hooks = []
                 base.notes.append("the fix's test hooks need more of the fix to compile on "
@@ -375,12 +377,12 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
         touched = len(_read(work / "sources-stock.txt").splitlines())
         return Grade(Verdict.COMPILED, f"stock, patched ({touched} file(s)) and the "
                      "reproducer compile against the release's jars")
-    runs: dict[str, list[Outcome]] = {"stock": [], "patched": []}
     changed = set(testsupport.read_changed(work))
     bases = testsupport.test_bases(work, test_class)
     chosen = [m for m in _read(work / "test-methods.txt").strip().split(",") if m] if (
         work / surefirepom.WHOLE_CLASS).is_file() else []
-    for side, outcomes in runs.items():
+    logs: dict[str, list[tuple[str, int | None]]] = {"stock": [], "patched": []}
+    for side, found in logs.items():
         for n in range(1, repeat + 1):
             log = _read(work / f"{side}-{n}.log")
             status = _status(work / f"status-{side}-{n}.txt")
@@ -390,8 +392,25 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
                 if not block and surefirepom.TIMED_OUT in log:
                     status = grading.TIMEOUT_EXIT[0]
                 log += block
-            outcomes.append(grading.parse_run(log, status, test_class, changed, bases))
-    return grading.grade(runs["stock"], runs["patched"])
+            found.append((log, status))
+    by_test = {side: [grading.outcomes_by_test(log, test_class, changed, bases)
+                      for log, _status_code in found] for side, found in logs.items()}
+    aside = grading.fail_either_way(by_test["stock"], by_test["patched"])
+    if len(aside) == len({name for run in by_test["stock"] for name in run}):
+        aside = []  # every test fails either way: that is the verdict (not-fixed, error)
+    def graded(skip: list[str]) -> Grade:
+        return grading.grade(*(
+            [grading.parse_run(log, status, test_class, changed, bases, skip)
+             for log, status in logs[side]] for side in ("stock", "patched")))
+
+    grade = graded(aside)
+    if not aside:
+        return grade
+    if grade.verdict is not Verdict.VERIFIED:
+        # Only tests that turn can verify; without one, every test counts as it ended.
+        return graded([])
+    return replace(grade, set_aside=aside, reason=f"{grade.reason} (set aside, failing the "
+                   f"same way with and without the fix: {', '.join(aside)})")
 
 
 def _publish_logs(work: Path, run_dir: Path) -> None:
@@ -433,6 +452,7 @@ def regrade(result: CellResult, test_class: str) -> CellResult:
     grade = grade_work(work, test_class, repeat)
     result.verdict, result.reason = grade.verdict, grade.reason
     result.stock_failure, result.error_kind = grade.stock_failure, grade.kind
+    result.set_aside = grade.set_aside
     result.stock = [o.as_dict() for o in grade.stock]
     result.patched = [o.as_dict() for o in grade.patched]
     return result

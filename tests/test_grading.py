@@ -264,6 +264,7 @@ class Receiver {
     return got;
   }
   void send(int n) {
+    new java.util.concurrent.atomic.AtomicInteger().set(n);
   }
 }
 """
@@ -271,7 +272,8 @@ class Receiver {
 
 def test_an_injection_point_goes_on_stock_with_its_calls() -> None:
     """A no-op the fix adds to a fault injector, and the lines that call it, go on stock
-    (HDFS-9178's dropHeartbeatPacket): with the default injector stock runs as stock."""
+    (HDFS-9178's dropHeartbeatPacket): with the default injector stock runs as stock.
+    The new static set() is a hook though production code calls another set()."""
     from hpatch import testsupport
     injector = INJECTOR.replace("  public void old() {}\n", """  public void old() {}
   public static void set(NodeFaultInjector i) {
@@ -350,3 +352,37 @@ def test_an_empty_override_of_a_new_member_compiles_on_stock(tmp_path: object) -
     text = (work / "src" / "repro" / "p" / "MockNode.java").read_text()
     assert "  \n  public void reset() {" in text
     assert "@Override\n  public int count()" in text and "@Override public String" in text
+
+
+def test_a_test_that_fails_either_way_is_set_aside_only_to_verify(tmp_path: object) -> None:
+    """HADOOP-12213 tidies testRTEDuringConnectionSetup, which fails here the same way
+    with and without the fix, and adds testInterrupted, which shows the bug: the first
+    is set aside, named, and the fix is verified by the second. A test failing either
+    way never makes a verdict by itself (HADOOP-12682 stays not-fixed)."""
+    from pathlib import Path
+
+    from hpatch.verify import grade_work
+    work = Path(str(tmp_path))
+    same = failed("java.lang.AssertionError", "null", f"org.junit.Assert.fail;{CLS}.tidied")
+    same = same.replace("test=t", "test=tidied")
+    bug = failed("java.lang.AssertionError", "did not interrupt", f"{CLS}.shows")
+    bug = bug.replace("test=t", "test=shows")
+
+    def write(stock: str, patched: str) -> None:
+        for name in ("stock", "patched", "repro"):
+            (work / f"status-compile-{name}.txt").write_text("0\n")
+        for side, text in (("stock", stock), ("patched", patched)):
+            (work / f"{side}-1.log").write_text(text)
+            (work / f"status-{side}-1.txt").write_text("1\n")
+
+    write(log(same, bug), log(same, "test=shows\tstatus=passed"))
+    graded = grade_work(work, CLS, 1)
+    assert graded.verdict is Verdict.VERIFIED, graded.reason
+    assert graded.set_aside == ["tidied"] and graded.reason.endswith(
+        "(set aside, failing the same way with and without the fix: tidied)")
+    write(log(same, "test=shows\tstatus=passed"), log(same, "test=shows\tstatus=passed"))
+    assert grade_work(work, CLS, 1).verdict is Verdict.NOT_FIXED
+    # a different failure on the patched side is no "either way"
+    other = same.replace("message=null", "message=other")
+    write(log(same, bug), log(other, "test=shows\tstatus=passed"))
+    assert grade_work(work, CLS, 1).verdict is Verdict.NOT_FIXED

@@ -182,7 +182,8 @@ public class Relay {
   }
 }
 """
-RELAY_FIXED = RELAY.replace("""    return forwarded.isEmpty() ? "downstream" : "";""", """    // For testing. Normally no-op.
+RELAY_FIXED = RELAY.replace("""    return forwarded.isEmpty() ? "downstream" : "";""",
+                            """    // For testing. Normally no-op.
     if (packet != null &&
         Injector.get().dropPacket()) {
       forwarded = "";
