@@ -55,6 +55,9 @@ class Hooks:
     texts: dict[str, str]   # relative path -> stock text with the hooks
     # injection points among added: "Class.method (called at File.java:line, ...)"
     injections: list[str] = field(default_factory=list)
+    # methods whose visibility the fix widens, body unchanged: "Class.method (private ->
+    # package)"; a test overrides or calls them, stock code runs as it did
+    widened: list[str] = field(default_factory=list)
 
 
 def _calls(name: str, text: str) -> int:
@@ -106,9 +109,18 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
     for label in sorted(kept & set(sites)):
         for site in sites[label]:
             calling.setdefault(site.path, []).append(site)
+    widened: dict[str, list[tuple[int, str]]] = {}  # path -> (stock line, new line)
+    widened_labels: list[str] = []
+    for relative in sorted(set(stock) & set(patched)):
+        for at, line, label in _widened(stock[relative], patched[relative]):
+            widened.setdefault(relative, []).append((at, line))
+            widened_labels.append(f"{_class_name(relative).rsplit('.', 1)[-1]}.{label}")
     texts: dict[str, str] = {}
-    for relative in sorted({c[0] for c in candidates} | set(calling)):
-        before = _with_sites(stock[relative], calling.get(relative, []))
+    for relative in sorted({c[0] for c in candidates} | set(calling) | set(widened)):
+        lines = stock[relative].splitlines(keepends=True)
+        for at, line in widened.get(relative, []):
+            lines[at] = line
+        before = _with_sites("".join(lines), calling.get(relative, []))
         inserted = ["".join(patched[relative].splitlines(keepends=True)
                             [m.first_line - 1:m.last_line])
                     for path, _label, m in candidates if path == relative]
@@ -120,7 +132,62 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
         texts[relative] = before
     injections = [f"{label} (called at {', '.join(_where(s) for s in sites[label])})"
                   for label in sorted(kept & set(sites))]
-    return Hooks([c[1] for c in candidates], behaviour, texts, injections)
+    return Hooks([c[1] for c in candidates], behaviour, texts, injections, widened_labels)
+
+
+_VISIBILITY = {"private": 0, "": 1, "protected": 2, "public": 3}
+_MODIFIER = re.compile(r"\b(public|protected|private)\b")
+
+
+def _header(code: str, method: testmethods.Method) -> tuple[int, str]:
+    """The line (0-based) of a method's name in its declaration, and the declaration up
+    to its body, in code (comments and literals blanked)."""
+    lines = code.splitlines(keepends=True)
+    header = "".join(lines[method.first_line - 1:method.last_line]).split("{", 1)[0]
+    name_at = re.search(rf"(?<![\w$.]){re.escape(method.name)}\s*\(", header)
+    offset = header.count("\n", 0, name_at.start()) if name_at else 0
+    return method.first_line - 1 + offset, header
+
+
+def _widened(stock: str, patched: str) -> list[tuple[int, str, str]]:
+    """The methods whose visibility the fix widens, their body as it was (private ->
+    package, as YARN-4365 does for FileSystemNodeLabelsStore.setFileSystem so that its
+    test can override it): (stock line, that line widened, `name (from -> to)`)."""
+    stock_code, patched_code = javasrc.strip(stock), javasrc.strip(patched)
+
+    def body(m: testmethods.Method) -> str:
+        return " ".join(m.body.split())
+
+    before: dict[tuple[str, str], list[testmethods.Method]] = {}
+    for m in testmethods.all_methods(stock):
+        before.setdefault((m.name, body(m)), []).append(m)
+    found: list[tuple[int, str, str]] = []
+    for m in testmethods.all_methods(patched):
+        if m.name[:1].isupper() or len(before.get((m.name, body(m)), [])) != 1:
+            continue
+        old = before[(m.name, body(m))][0]
+        at, old_header = _header(stock_code, old)
+        _at, new_header = _header(patched_code, m)
+        params = [re.sub(r"\s+", " ", h.split("(", 1)[-1]) for h in (old_header, new_header)]
+        was = (_MODIFIER.findall(old_header) or [""])[0]
+        now = (_MODIFIER.findall(new_header) or [""])[0]
+        if params[0] != params[1] or _VISIBILITY[now] <= _VISIBILITY[was]:
+            continue
+        line = stock.splitlines(keepends=True)[at]
+        code_line = stock_code.splitlines(keepends=True)[at]
+        if was:
+            keyword = _MODIFIER.search(code_line)
+            if keyword is None:
+                continue  # the modifier sits on another line than the name: left alone
+            line = (line[:keyword.start()] + now + line[keyword.end():] if now
+                    else line[:keyword.start()] + line[keyword.end():].lstrip(" "))
+        else:
+            indent = len(line) - len(line.lstrip())
+            if line.lstrip().startswith("@"):
+                continue
+            line = line[:indent] + f"{now} " + line[indent:]
+        found.append((at, line, f"{m.name} ({was or 'package'} -> {now or 'package'})"))
+    return found
 
 
 def _is_static(code: str, method: testmethods.Method) -> bool:

@@ -149,6 +149,9 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         if hooks.added:
             base.notes.append("test support on stock (members the fix adds that no "
                               f"production code calls): {', '.join(hooks.added)}")
+        if hooks.widened:
+            base.notes.append("visibility the fix widens for its test, widened on stock too "
+                              f"(the bodies are stock's): {', '.join(hooks.widened)}")
         loosened = testsupport.loosen_overrides(spec.work)
         if loosened:
             base.notes.append("@Override left off empty test methods that implement a member "

@@ -386,3 +386,26 @@ def test_a_test_that_fails_either_way_is_set_aside_only_to_verify(tmp_path: obje
     other = same.replace("message=null", "message=other")
     write(log(same, bug), log(other, "test=shows\tstatus=passed"))
     assert grade_work(work, CLS, 1).verdict is Verdict.NOT_FIXED
+
+
+def test_visibility_the_fix_widens_for_its_test_is_widened_on_stock() -> None:
+    """YARN-4365 makes FileSystemNodeLabelsStore.setFileSystem package-private, body
+    unchanged, so that its test overrides it with a mock file system: stock gets the
+    same declaration; a method whose body the fix changes keeps stock's."""
+    from hpatch import testsupport
+    stock = ("package p;\nclass Store {\n  void init() {\n    setFs();\n    fs.mkdirs();\n  }\n"
+             "  private void setFs() {\n    fs = real();\n  }\n"
+             "  private static\n  int other() {\n    return 1;\n  }\n"
+             "  private int changed() {\n    return 1;\n  }\n}\n")
+    patched = (stock.replace("    fs.mkdirs();\n", "    if (!fs.exists()) {\n      fs.mkdirs();\n"
+                             "    }\n")
+               .replace("  private void setFs()", "  @VisibleForTesting\n  void setFs()")
+               .replace("  private static\n", "  public static\n")
+               .replace("  private int changed() {\n    return 1;",
+                        "  public int changed() {\n    return 2;"))
+    hooks = testsupport.find_hooks({"p/Store.java": stock}, {"p/Store.java": patched})
+    assert hooks.widened == ["Store.setFs (private -> package)"]
+    text = hooks.texts["p/Store.java"]
+    assert "\n  void setFs() {\n    fs = real();" in text
+    assert "    fs.mkdirs();\n  }\n" in text and "exists" not in text  # stock behaviour
+    assert "private int changed()" in text and "private static\n" in text
