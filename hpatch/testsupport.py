@@ -73,6 +73,11 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
         owner = _class_name(relative).rsplit(".", 1)[-1]
         known = {m.name for m in testmethods.all_methods(stock[relative])}
         for method in testmethods.methods(patched[relative]):
+            if method.name == owner:
+                arity = _new_constructor(owner, method, relative, stock, code)
+                if arity is not None:
+                    candidates.append((relative, f"{owner}.<init>/{arity}", method))
+                continue
             if method.name in known or method.name[:1].isupper():
                 continue  # not new, or a constructor (its callers cannot be told by name)
             if _is_static(code[relative], method):
@@ -150,28 +155,29 @@ def _header(code: str, method: testmethods.Method) -> tuple[int, str]:
 
 
 def _widened(stock: str, patched: str) -> list[tuple[int, str, str]]:
-    """The methods whose visibility the fix widens, their body as it was (private ->
-    package, as YARN-4365 does for FileSystemNodeLabelsStore.setFileSystem so that its
-    test can override it): (stock line, that line widened, `name (from -> to)`)."""
+    """The methods and constructors whose visibility the fix widens (private -> package,
+    as YARN-4365 does for FileSystemNodeLabelsStore.setFileSystem so that its test can
+    override it): (stock line, that line widened, `name (from -> to)`). A declaration
+    is paired by its name and parameters; stock keeps its own body."""
     stock_code, patched_code = javasrc.strip(stock), javasrc.strip(patched)
 
-    def body(m: testmethods.Method) -> str:
-        return " ".join(m.body.split())
+    def declarations(text: str, code: str) -> dict[tuple[str, str], tuple[int, str]]:
+        found: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for m in testmethods.all_methods(text):
+            at, header = _header(code, m)
+            params = " ".join(header.split("(", 1)[-1].split())
+            found.setdefault((m.name, params), []).append((at, header))
+        return {key: places[0] for key, places in found.items() if len(places) == 1}
 
-    before: dict[tuple[str, str], list[testmethods.Method]] = {}
-    for m in testmethods.all_methods(stock):
-        before.setdefault((m.name, body(m)), []).append(m)
+    before = declarations(stock, stock_code)
     found: list[tuple[int, str, str]] = []
-    for m in testmethods.all_methods(patched):
-        if m.name[:1].isupper() or len(before.get((m.name, body(m)), [])) != 1:
+    for key, (_at, new_header) in declarations(patched, patched_code).items():
+        if key not in before:
             continue
-        old = before[(m.name, body(m))][0]
-        at, old_header = _header(stock_code, old)
-        _at, new_header = _header(patched_code, m)
-        params = [re.sub(r"\s+", " ", h.split("(", 1)[-1]) for h in (old_header, new_header)]
+        at, old_header = before[key]
         was = (_MODIFIER.findall(old_header) or [""])[0]
         now = (_MODIFIER.findall(new_header) or [""])[0]
-        if params[0] != params[1] or _VISIBILITY[now] <= _VISIBILITY[was]:
+        if _VISIBILITY[now] <= _VISIBILITY[was]:
             continue
         line = stock.splitlines(keepends=True)[at]
         code_line = stock_code.splitlines(keepends=True)[at]
@@ -186,8 +192,51 @@ def _widened(stock: str, patched: str) -> list[tuple[int, str, str]]:
             if line.lstrip().startswith("@"):
                 continue
             line = line[:indent] + f"{now} " + line[indent:]
-        found.append((at, line, f"{m.name} ({was or 'package'} -> {now or 'package'})"))
-    return found
+        found.append((at, line, f"{key[0]} ({was or 'package'} -> {now or 'package'})"))
+    return sorted(found)
+
+
+def _arity(header: str) -> int | None:
+    """The number of parameters in a declaration's header, None for varargs."""
+    inside = header.split("(", 1)[-1].rsplit(")", 1)[0]
+    if "..." in inside:
+        return None
+    depth, count = 0, 0
+    for char in inside:
+        depth += {"<": 1, ">": -1}.get(char, 0)
+        count += char == "," and depth == 0
+    return count + 1 if inside.strip() else 0
+
+
+_NEW = r"(?<![\w$.])new\s+{}\s*(?:<[^>]*>)?\s*\("
+
+
+def _new_constructor(owner: str, method: testmethods.Method, relative: str,
+                     stock: dict[str, str], code: dict[str, str]) -> int | None:
+    """The arity of a constructor the fix adds that no production code calls, else None.
+    Its arity must be one no constructor at stock has (so no existing `new` can bind to
+    it), and the fix's files must make, delegate and inherit as stock does: the same
+    `new Owner(` lines, and the same `this(`/`super(` lines."""
+    _at, header = _header(code[relative], method)
+    arity = _arity(header)
+    stock_code = {p: javasrc.strip(t) for p, t in stock.items()}
+    before = [_arity(_header(stock_code[relative], m)[1])
+              for m in testmethods.methods(stock[relative]) if m.name == owner]
+    if arity is None or arity in before or None in before:
+        return None
+    calls = re.compile(_NEW.format(re.escape(owner)) + r"|(?<![\w$.])(?:this|super)\s*\(")
+
+    def lines(text: str) -> list[str]:
+        return sorted("".join(ln.split()) for ln in text.splitlines() if calls.search(ln))
+
+    for path, text in code.items():
+        found = lines(text)
+        if path == relative:
+            for line in lines(method.body):  # what the new constructor itself does
+                found.remove(line)
+        if found != lines(stock_code.get(path, "")):
+            return None
+    return arity
 
 
 def _is_static(code: str, method: testmethods.Method) -> bool:

@@ -389,23 +389,58 @@ def test_a_test_that_fails_either_way_is_set_aside_only_to_verify(tmp_path: obje
 
 
 def test_visibility_the_fix_widens_for_its_test_is_widened_on_stock() -> None:
-    """YARN-4365 makes FileSystemNodeLabelsStore.setFileSystem package-private, body
-    unchanged, so that its test overrides it with a mock file system: stock gets the
-    same declaration; a method whose body the fix changes keeps stock's."""
+    """YARN-4365 makes FileSystemNodeLabelsStore.setFileSystem package-private so that
+    its test overrides it with a mock file system; MAPREDUCE-6273 opens a constructor
+    and the method it fixes. Stock gets the wider declarations and keeps its bodies."""
     from hpatch import testsupport
-    stock = ("package p;\nclass Store {\n  void init() {\n    setFs();\n    fs.mkdirs();\n  }\n"
+    stock = ("package p;\nclass Store {\n  private Store(int x) {\n  }\n"
+             "  void init() {\n    setFs();\n    fs.mkdirs();\n  }\n"
              "  private void setFs() {\n    fs = real();\n  }\n"
              "  private static\n  int other() {\n    return 1;\n  }\n"
-             "  private int changed() {\n    return 1;\n  }\n}\n")
+             "  private int changed() {\n    return 1;\n  }\n"
+             "  private int overloaded(int a) {\n    return a;\n  }\n}\n")
     patched = (stock.replace("    fs.mkdirs();\n", "    if (!fs.exists()) {\n      fs.mkdirs();\n"
                              "    }\n")
+               .replace("  private Store(int x)", "  @VisibleForTesting\n  protected Store(int x)")
                .replace("  private void setFs()", "  @VisibleForTesting\n  void setFs()")
                .replace("  private static\n", "  public static\n")
                .replace("  private int changed() {\n    return 1;",
-                        "  public int changed() {\n    return 2;"))
+                        "  public int changed() {\n    return 2;")
+               .replace("  private int overloaded(int a)", "  public int overloaded(long a)"))
     hooks = testsupport.find_hooks({"p/Store.java": stock}, {"p/Store.java": patched})
-    assert hooks.widened == ["Store.setFs (private -> package)"]
+    assert hooks.widened == ["Store.Store (private -> protected)",
+                             "Store.setFs (private -> package)",
+                             "Store.changed (private -> public)"]
     text = hooks.texts["p/Store.java"]
+    assert "\n  protected Store(int x) {" in text
     assert "\n  void setFs() {\n    fs = real();" in text
+    assert "  public int changed() {\n    return 1;" in text  # stock's body
     assert "    fs.mkdirs();\n  }\n" in text and "exists" not in text  # stock behaviour
-    assert "private int changed()" in text and "private static\n" in text
+    # the modifier on another line, and a changed parameter list: left alone
+    assert "private static\n" in text and "private int overloaded(int a)" in text
+
+
+def test_a_constructor_only_tests_call_is_a_hook() -> None:
+    """A constructor the fix adds for its test goes on stock when no production code
+    makes, delegates to or inherits it and no existing `new` can bind to it (another
+    arity than every stock constructor)."""
+    from hpatch import testsupport
+    stock = ("package p;\nclass Info {\n  private final int a;\n  Info(int a) {\n"
+             "    this.a = a;\n  }\n  static Info make() {\n    return new Info(1);\n  }\n}\n")
+    added = stock.replace("  static Info make()",
+                          "  Info(int a, boolean done) {\n    this(a);\n  }\n  static Info make()")
+    hooks = testsupport.find_hooks({"p/Info.java": stock}, {"p/Info.java": added})
+    assert hooks.added == ["Info.<init>/2"]
+    assert "Info(int a, boolean done) {\n    this(a);" in hooks.texts["p/Info.java"]
+    # production code that now calls it: the fix's behaviour
+    called = added.replace("return new Info(1);", "return new Info(1, true);")
+    assert testsupport.find_hooks({"p/Info.java": stock}, {"p/Info.java": called}).added == []
+    # an existing constructor delegating to it
+    delegating = added.replace("  Info(int a) {\n    this.a = a;",
+                               "  Info(int a) {\n    this(a, false);")
+    assert testsupport.find_hooks({"p/Info.java": stock},
+                                  {"p/Info.java": delegating}).added == []
+    # the arity of an existing constructor: `new Info(x)` could bind to it
+    same = stock.replace("  static Info make()", "  Info(long a) {\n    this.a = 0;\n  }\n"
+                                                 "  static Info make()")
+    assert testsupport.find_hooks({"p/Info.java": stock}, {"p/Info.java": same}).added == []
