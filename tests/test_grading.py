@@ -444,3 +444,18 @@ def test_a_constructor_only_tests_call_is_a_hook() -> None:
     same = stock.replace("  static Info make()", "  Info(long a) {\n    this.a = 0;\n  }\n"
                                                  "  static Info make()")
     assert testsupport.find_hooks({"p/Info.java": stock}, {"p/Info.java": same}).added == []
+
+
+def test_what_compiling_on_top_does_not_carry_is_named() -> None:
+    """HDFS-9654 changes hdfs.proto and a web page besides its Java files: the patched
+    side runs without them, and the run says so; tests, docs and CHANGES.txt need no
+    build."""
+    from hpatch.builders.overlay import changed_beyond_java
+    module = "hadoop-hdfs-project/hadoop-hdfs"
+    stock = {f"{module}/src/main/proto/hdfs.proto": "a", f"{module}/CHANGES.txt": "a",
+             f"{module}/src/main/java/A.java": "a", f"{module}/src/site/x.md": "a",
+             f"{module}/src/main/resources/hdfs-default.xml": "same"}
+    patched = {**{k: "b" for k in stock}, f"{module}/src/main/resources/hdfs-default.xml": "same",
+               f"{module}/src/main/webapps/hdfs/dfshealth.html": "new"}
+    assert changed_beyond_java(stock, patched) == [f"{module}/src/main/proto/hdfs.proto",
+                                                   f"{module}/src/main/webapps/hdfs/dfshealth.html"]

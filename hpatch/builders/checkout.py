@@ -20,7 +20,7 @@ from pathlib import Path
 from hpatch import forks, maven, staging, treebuild
 from hpatch.assess import Assessment, State
 from hpatch.builders import Options, Prepared, Progress
-from hpatch.builders.overlay import release_classpath, write_sides
+from hpatch.builders.overlay import not_on_top, release_classpath, write_sides
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError, MavenError
 from hpatch.releases import Release
@@ -145,6 +145,12 @@ class CheckoutBuilder:
         if not checkout.is_clean():
             notes.append("uncommitted changes in the checkout are not part of what was "
                          "verified: that is the commit HEAD")
+        left = not_on_top(checkout, assessment)
+        if left:
+            names = ", ".join(p.rsplit("/", 1)[-1] for p in left[:5]) + (
+                f" and {len(left) - 5} more" if len(left) > 5 else "")
+            notes.insert(0, f"the fix also changes {names}, which only a build of the module "
+                         "carries: the patched side runs its Java change without them")
         return Prepared(classpath, touched, native, provenance=provenance, notes=notes)
 
     def _native(self, checkout: Checkout, tree: str, reactor: forks.Reactor,

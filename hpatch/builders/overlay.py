@@ -80,6 +80,24 @@ def write_sides(checkout: Checkout, assessment: Assessment, work: Path) -> list[
     return touched
 
 
+# What a change may touch besides the code compiled on top that no build needs: its
+# tests, documentation, the change log.
+_NOT_BUILT = ("/src/test/", "/src/site/", "CHANGES.txt", ".md", "/src/main/docs/")
+
+
+def not_on_top(checkout: Checkout, assessment: Assessment) -> list[str]:
+    """The files the fix changes that compiling its Java files on top does not carry (a
+    .proto, a resource, a web page, native code, a pom): the patched side runs without
+    them, and the run says so."""
+    return changed_beyond_java(*_sides(checkout, assessment))
+
+
+def changed_beyond_java(stock: dict[str, str], patched: dict[str, str]) -> list[str]:
+    return sorted(p for p in set(stock) | set(patched)
+                  if not p.endswith(".java") and not any(m in p for m in _NOT_BUILT)
+                  and stock.get(p) != patched.get(p))
+
+
 def _source_relative(path: str) -> str:
     """The path below src/main/java (package layout), so javac sees packages."""
     marker = "/src/main/java/"
