@@ -207,6 +207,10 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
             base.verdict, base.reason = grade.verdict, grade.reason
             base.stock_failure, base.error_kind = grade.stock_failure, grade.kind
             base.set_aside = grade.set_aside
+            if (spec.work / "repro-used-only.txt").is_file():
+                base.notes.append("other test files the commits change do not compile here "
+                                  "(compile-repro-all.log): the test class and the sources it "
+                                  "uses were compiled")
             if (spec.work / "stock-hooks-dropped.txt").is_file():
                 base.stock_hooks = []
                 base.notes.append("the fix's test hooks need more of the fix to compile on "

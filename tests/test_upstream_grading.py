@@ -245,3 +245,20 @@ def test_an_injection_point_reaches_stocks_real_code(tmp_path: Path) -> None:
     assert grade.stock_failure == "assertion"
     assert grade.stock[0].summary == (
         "IOException: the node that dropped the packet should be blamed")
+
+
+def test_another_changed_test_file_that_does_not_compile_is_left_out(tmp_path: Path) -> None:
+    """YARN-3769 changes two test classes; the one not run imports what an earlier
+    change brought. The test class and the sources it uses compile alone, and run."""
+    seed = tmp_path / "seed"
+    (seed / "src" / "repro" / "demo").mkdir(parents=True)
+    (seed / "src" / "repro" / "demo" / "TestOther.java").write_text(
+        "package demo;\nimport static demo.Missing.CONSTANT;\npublic class TestOther {\n}\n")
+    (seed / "src" / "repro" / "demo" / "Names.java").write_text(
+        'package demo;\npublic class Names {\n  static final String NOBODY = null;\n}\n')
+    work, _ = _run(tmp_path, _test('    Assert.assertEquals("hello", '
+                                   'Greeter.greet(Names.NOBODY));\n'), seed=seed)
+    grade = grade_work(work, "demo.TestGreeter", 2)
+    assert grade.verdict is Verdict.VERIFIED, grade.reason
+    assert (work / "repro-used-only.txt").read_text().split() == ["repro"]
+    assert "Missing" in (work / "compile-repro-all.log").read_text()
