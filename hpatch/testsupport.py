@@ -273,15 +273,18 @@ def _injection_sites(home: str, method: testmethods.Method, stock: dict[str, str
                      patched: dict[str, str], code: dict[str, str]) -> list[_Site] | None:
     """Where the fix adds calls of method, when method is an injection point: a new
     no-op member of a fault injector (`void m() {}`, `boolean m() { return false; }`),
-    each call added on lines of their own, as a bare call statement or as an `if` whose
-    other conditions call nothing (with the default injector it is never entered).
-    None when it is not one."""
+    each call added on lines of their own through the injector's instance
+    (`Owner.get().m(x)`, its arguments names and literals), as a bare call statement or
+    as an `if` whose other conditions call nothing (with the default injector it is
+    never entered). None when it is not one."""
     owner = _class_name(home).rsplit(".", 1)[-1]
     if not owner.endswith("Injector") or not _NO_OP.match(method.body):
         return None
     boolean = "return" in method.body
     name = re.escape(method.name)
-    call = rf"(?:[\w$]+(?:\(\))?\.)+{name}\({_ARGS}\)"
+    # through the injector's own instance: Owner.get().m(...) or Owner.INSTANCE.m(...),
+    # nothing else evaluated on the way
+    call = rf"(?:[\w$]+\.)*{re.escape(owner)}\.[\w$]+(?:\(\))?\.{name}\({_ARGS}\)"
     bare = re.compile(rf"^{call};$")
     found: list[_Site] = []
     for relative, text in code.items():

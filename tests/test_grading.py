@@ -323,6 +323,11 @@ def test_an_injection_point_goes_on_stock_with_its_calls() -> None:
         "    NodeFaultInjector.get().stall();\n    send(got + 1);\n",
         "    NodeFaultInjector.get().stall(); send(got + 1);\n")})
     assert "NodeFaultInjector.stall" in hooks.behaviour
+    # reached through anything but the injector's own instance: something else runs
+    chained = receiver.replace("NodeFaultInjector.get().stall();",
+                               "NodeFaultInjector.get().reload().stall();")
+    hooks = testsupport.find_hooks(stock, {**patched, "p/Receiver.java": chained})
+    assert "NodeFaultInjector.stall" in hooks.behaviour
 
 
 def test_an_empty_override_of_a_new_member_compiles_on_stock(tmp_path: object) -> None:
