@@ -142,3 +142,21 @@ def test_a_missing_artifact_is_named_in_each_of_mvns_wordings() -> None:
     assert maven._unresolved(first) == [art]
     assert maven._unresolved(cached) == [art]
     assert maven._unresolved(several) == [other, art]
+
+
+def test_an_entry_whose_variants_change_no_code_says_no_test_can_show_it() -> None:
+    """YARN-4183 at 2.7.1 is a change, its revert and then documentation and defaults:
+    the entry says that no test can show it, not that one is to be written."""
+    from hpatch.importer import entry
+    from hpatch.importer.port import Port
+    from hpatch.releases import Release
+    port = Port(Release.parse("2.7.1"), "release-2.7.1")
+    port.patch = ("diff --git a/y/src/main/resources/yarn-default.xml "
+                  "b/y/src/main/resources/yarn-default.xml\n")
+    assert entry._code_paths([port]) == []
+    lines = entry._reproducer_toml([], {}, entry._code_paths([port]))
+    assert "changes no Java code" in lines[-1] and "write one" not in lines[-1]
+    port.patch += "diff --git a/y/src/main/java/p/A.java b/y/src/main/java/p/A.java\n"
+    assert entry._code_paths([port]) == ["y/src/main/java/p/A.java"]
+    lines = entry._reproducer_toml([], {}, entry._code_paths([port]))
+    assert "carries no test; write one" in lines[-1]
