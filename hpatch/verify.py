@@ -220,6 +220,13 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
                 base.reason += f" (the runtime exited {code} after the runs)"
             base.stock = [o.as_dict() for o in grade.stock]
             base.patched = [o.as_dict() for o in grade.patched]
+            carried = (variant.imported.get("prerequisite_subjects")
+                       or variant.imported.get("prerequisites")) if variant else None
+            if base.verdict is Verdict.NOT_REPRODUCED and carried:
+                # YARN-4354 fixes what YARN-2902 brought; 2.7.1 has neither.
+                base.reason += ("; the variant carries earlier upstream changes first ("
+                                f"{'; '.join(str(c) for c in carried)}), which the bug may "
+                                "have come with: stock has none of them")
             if base.verdict is Verdict.INCONCLUSIVE and base.notes:
                 base.reason += f" ({base.notes[0]})"
         base.jvm = _read(spec.work / "jvm.txt").splitlines()[0] if (
@@ -296,6 +303,13 @@ def _setup_surefire(spec: CellSpec, checkout: Checkout, module: str, module_dir:
         base_version=str(spec.base.release) if spec.base else str(spec.release),
         timeout=int(spec.timeout), repository=repo,
         test_source=_read(work / "src" / "repro" / (test_class.replace(".", "/") + ".java")))
+    if prepared.patched_tree:
+        # The patched side's build steps read the module's files with the fix (its
+        # resources, web apps): they are exported beside the stock ones.
+        _export_module(checkout, module, module_dir / PATCHED_FILES, prepared.patched_tree)
+        pom = module_dir / "pom-hpatch-patched.xml"
+        pom.write_text(pom.read_text().replace(f"{module_dir}/src/main/",
+                                               f"{module_dir}/{PATCHED_FILES}/src/main/"))
     # The fix and the test compile against what the module's build compiles them
     # against: its own test classpath (hadoop-azure's, curator-test, ...).
     names = {"stock": "classpath.txt"} if prepared.classpath_patched is None else {
@@ -305,11 +319,15 @@ def _setup_surefire(spec: CellSpec, checkout: Checkout, module: str, module_dir:
     return notes
 
 
-def _export_module(checkout: Checkout, module: str, module_dir: Path) -> None:
-    """The module's files at HEAD but its .java files (its classes are the jar's and the
-    fix's): resources, web apps, test data and whatever else its build steps before
-    `test` read."""
-    tree = checkout.subtree("HEAD", module)
+PATCHED_FILES = "hpatch-patched"
+
+
+def _export_module(checkout: Checkout, module: str, module_dir: Path,
+                   tree_ish: str = "HEAD") -> None:
+    """The module's files at HEAD (or tree_ish) but its .java files (its classes are the
+    jar's and the fix's): resources, web apps, test data and whatever else its build
+    steps before `test` read."""
+    tree = checkout.subtree(tree_ish, module)
     if not tree:
         return
     scratch = module_dir.parent / f".{module_dir.name}.export"

@@ -464,3 +464,33 @@ def test_what_compiling_on_top_does_not_carry_is_named() -> None:
                f"{module}/src/main/webapps/hdfs/dfshealth.html": "new"}
     assert changed_beyond_java(stock, patched) == [f"{module}/src/main/proto/hdfs.proto",
                                                    f"{module}/src/main/webapps/hdfs/dfshealth.html"]
+
+
+def test_the_patched_side_takes_a_build_of_the_modules_whose_packing_the_fix_changes(
+        tmp_path: object) -> None:
+    """A .proto or a resource goes into a module's jar only through its build: those
+    modules are built with the fix for the patched side and their jars replace the
+    checkout's there; a pom, native code or a test changes no jar."""
+    from pathlib import Path
+
+    from hpatch import forks, treebuild
+    from hpatch.builders.checkout import _modules_of, _with_built
+    hdfs = "hadoop-hdfs-project/hadoop-hdfs"
+    reactor = forks.Reactor({
+        hdfs: forks.Module(hdfs, "hadoop-hdfs", "jar", None, ()),
+        "hadoop-common-project/hadoop-common": forks.Module(
+            "hadoop-common-project/hadoop-common", "hadoop-common", "jar", None, ())})
+    changed = [f"{hdfs}/src/main/proto/hdfs.proto", f"{hdfs}/src/main/webapps/hdfs/x.html",
+               f"{hdfs}/pom.xml", "hadoop-common-project/hadoop-common/src/main/native/a.c"]
+    assert _modules_of(reactor, changed) == [hdfs]
+    repo = Path(str(tmp_path))
+    hadoop = repo / "org" / "apache" / "hadoop" / "hadoop-hdfs" / "2.7.1"
+    published = [hadoop / "hadoop-hdfs-2.7.1.jar", hadoop / "hadoop-hdfs-2.7.1-tests.jar",
+                 repo / "junit" / "junit" / "4.11" / "junit-4.11.jar"]
+    origin: list[dict[str, object]] = [{"jar": j.name} for j in published] + [
+        {"native": "libhadoop.so"}]
+    built = treebuild.Built("k", repo / "build", {"hadoop-hdfs": "hadoop-hdfs-2.7.1.jar"},
+                            False, {})
+    jars, where = _with_built(published, origin, built, {"hadoop-hdfs"}, "tree")
+    assert jars == [repo / "build" / "jars" / "hadoop-hdfs-2.7.1.jar", *published[1:]]
+    assert where[0]["build"] == "k" and where[1:] == origin[1:]

@@ -36,6 +36,9 @@ class Prepared:
     classpath_patched: list[Path] | None = None
     native_patched: Path | None = None
     provenance_patched: list[dict[str, object]] | None = None
+    # the patched side's tree, when its modules were built with the fix (a .proto, a
+    # resource): the test module's own files come from it on that side
+    patched_tree: str = ""
 
 
 class Builder(Protocol):

@@ -146,11 +146,35 @@ class CheckoutBuilder:
             notes.append("uncommitted changes in the checkout are not part of what was "
                          "verified: that is the commit HEAD")
         left = not_on_top(checkout, assessment)
+        built_modules = _modules_of(reactor, left)
+        if built_modules and assessment.state is State.APPLICABLE:
+            # A .proto, a resource, a web page: only the module's build carries it, so
+            # the patched side gets one (stock keeps the shared jars).
+            from hpatch.builders.full import patched_tree
+            patched = patched_tree(checkout, assessment, tree)
+            patched_reactor = forks.read_reactor(checkout, patched)
+            progress(f"the fix changes {', '.join(p.rsplit('/', 1)[-1] for p in left[:3])}: "
+                     f"building {', '.join(built_modules)} with it for the patched side")
+            image = image or _image(progress, self.options)
+            keep = [(m, patched_reactor.modules[m].artifact) for m in built_modules]
+            built_patched = build_tree(
+                checkout, self.options, patched, patched_reactor, modules=built_modules,
+                keep=keep, native=False, args=maven.module_build_args(
+                    built_modules, native=False,
+                    profiles=[p for m in built_modules
+                              if (p := patched_reactor.modules[m].profile)]),
+                image=image, progress=progress)
+            patched_cp, patched_prov = _with_built(classpath, provenance, built_patched,
+                                                   {a for _m, a in keep}, patched)
+            notes.insert(0, f"the fix also changes {_names(left)}: the patched side runs on "
+                         f"a build of {', '.join(built_modules)} with the fix (stock on the "
+                         "checkout's jars), the fix's Java files compiled on top of each")
+            return Prepared(classpath, touched, native, provenance=provenance, notes=notes,
+                            classpath_patched=patched_cp, native_patched=native,
+                            provenance_patched=patched_prov, patched_tree=patched)
         if left:
-            names = ", ".join(p.rsplit("/", 1)[-1] for p in left[:5]) + (
-                f" and {len(left) - 5} more" if len(left) > 5 else "")
-            notes.insert(0, f"the fix also changes {names}, which only a build of the module "
-                         "carries: the patched side runs its Java change without them")
+            notes.insert(0, f"the fix also changes {_names(left)}, which only a build of the "
+                         "module carries: the patched side runs its Java change without them")
         return Prepared(classpath, touched, native, provenance=provenance, notes=notes)
 
     def _native(self, checkout: Checkout, tree: str, reactor: forks.Reactor,
@@ -176,6 +200,60 @@ class CheckoutBuilder:
                                   "module_tree": checkout.subtree(tree, common.path),
                                   "command": built.meta.get("command"), "build": built.key,
                                   "build_fixes": built.meta.get("build_fixes")}
+
+
+def _names(paths: list[str]) -> str:
+    return ", ".join(p.rsplit("/", 1)[-1] for p in paths[:5]) + (
+        f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+
+# What a module's build turns into its jar besides the Java sources compiled on top.
+_BUILT_FROM = ("/src/main/proto/", "/src/main/resources/", "/src/main/webapps/",
+               "/src/main/avro/")
+
+
+def _modules_of(reactor: forks.Reactor, paths: list[str]) -> list[str]:
+    """The reactor modules whose jars change with paths (the nearest module holding
+    each file its build packs); a pom or native change is not among them."""
+    found: set[str] = set()
+    for path in paths:
+        marker = next((m for m in _BUILT_FROM if m in path), None)
+        if marker is None:
+            continue
+        module = path.split(marker, 1)[0]
+        if module in reactor.modules:
+            found.add(module)
+    return sorted(found)
+
+
+def _with_built(classpath: list[Path], provenance: list[dict[str, object]],
+                built: treebuild.Built, artifacts: set[str],
+                tree: str) -> tuple[list[Path], list[dict[str, object]]]:
+    """classpath with the jars of artifacts taken from built (the patched side's)."""
+    jars: list[Path] = []
+    origin: list[dict[str, object]] = []
+    for jar, where in zip(classpath, provenance, strict=False):
+        match = _JAR.search(str(jar))
+        own = built.jar(match["artifact"], match["classifier"] or "") if (
+            match and match["artifact"] in artifacts) else None
+        if own is None:
+            jars.append(jar)
+            origin.append(where)
+            continue
+        jars.append(own)
+        origin.append(_patched_entry(own, built, tree))
+    origin.extend(provenance[len(classpath):])  # the native library's, unchanged
+    for artifact in sorted(artifacts):
+        own = built.jar(artifact)
+        if own is not None and own not in jars:
+            jars.insert(0, own)  # a module the classpath did not have
+            origin.insert(0, _patched_entry(own, built, tree))
+    return jars, origin
+
+
+def _patched_entry(jar: Path, built: treebuild.Built, tree: str) -> dict[str, object]:
+    return {"jar": jar.name, "from": "checkout", "tree": tree,
+            "why": "the fix changes what the module's build packs", "build": built.key}
 
 
 def _test_module(assessment: Assessment, reactor: forks.Reactor, release: Release) -> list[str]:

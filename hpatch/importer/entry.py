@@ -57,6 +57,7 @@ def build_entry(fix_id: str, tmp: Path, good: list[Port], history: History,
         variants.append(Variant(name, ranges[name], patch, made_for=name, imported={
             "commits": [c.sha for c in port.commits], "release": name, "tag": port.tag,
             "prerequisites": [c.sha for c in port.prerequisites],
+            "prerequisite_subjects": [clean_subject(c)[:80] for c in port.prerequisites],
             "method": port.method, "offsets": port.offsets}))
         repro_sets.append(_write_reproducer(entry, port))
     catalog_mod.write_variants(entry, variants)
