@@ -280,6 +280,32 @@ def grade(stock: list[Outcome], patched: list[Outcome]) -> Grade:
                  stock_failure=stock[0].kind.value)
 
 
+_COMPARED = re.compile(r"expected:\s*(.*?)\s+but was:\s*(.*)$", re.DOTALL)
+EQUALITY = ("equals", "hashCode", "compareTo")
+
+
+def prints_equal(summary: str) -> bool:
+    """An assertEquals whose expected and actual values print the same: the two are
+    unequal only by an equals() (JUnit then names both classes)."""
+    found = _COMPARED.search(summary)
+    return found is not None and found.group(1).strip() == found.group(2).strip()
+
+
+def needs_fix_equality(grade: Grade, changed: Collection[str]) -> Grade:
+    """A verification whose every stock failure compares values that print the same,
+    where the fix changes how those values compare (HDFS-9654 adds StorageLocation's
+    equals(): stock's lists of the same volumes are unequal): the test needs the fix's
+    equality, and shows no bug of stock's. Inconclusive, naming it."""
+    equality = sorted(m for m in changed if m.rsplit(".", 1)[-1] in EQUALITY)
+    if grade.verdict is not Verdict.VERIFIED or grade.stock_failure != Kind.ASSERTION.value \
+            or not equality or not all(prints_equal(o.summary) for o in grade.stock):
+        return grade
+    return Grade(Verdict.INCONCLUSIVE, "stock's assertion compares values that print the same, "
+                 f"and the fix changes {', '.join(equality)}: the test needs the fix's "
+                 "equality, and shows no bug of stock's", grade.stock, grade.patched,
+                 kind="needs-fix-api")
+
+
 def compile_failure(side: str, log: str) -> Grade:
     lines = log.splitlines()
     at = next((i for i, ln in enumerate(lines) if ": error:" in ln), None)

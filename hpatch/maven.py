@@ -60,11 +60,13 @@ def dist_build_args(*, native: bool, modules: Sequence[str] = ()) -> list[str]:
 
 
 def module_build_args(modules: Sequence[str], *, native: bool,
-                      profiles: Sequence[str] = ()) -> list[str]:
+                      profiles: Sequence[str] = (), tests: bool = True) -> list[str]:
     """The modules a reproducer loads, and the reactor modules they need, as jars;
-    profiles: those that put a module in the reactor at all."""
+    profiles: those that put a module in the reactor at all; tests: whether the test
+    sources compile too (not for a tree whose tests were not changed with its code)."""
     wanted = [*(["native"] if native else []), *sorted(set(profiles))]
-    return ["package", *([f"-P{','.join(wanted)}"] if wanted else []), "-DskipTests",
+    return ["package", *([f"-P{','.join(wanted)}"] if wanted else []),
+            "-DskipTests" if tests else "-Dmaven.test.skip=true",
             "-Dmaven.javadoc.skip=true", "-Dmaven.source.skip=true", "-pl",
             ",".join(modules), "-am"]
 

@@ -428,12 +428,12 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
             [grading.parse_run(log, status, test_class, changed, bases, skip)
              for log, status in logs[side]] for side in ("stock", "patched")))
 
-    grade = graded(aside)
+    grade = grading.needs_fix_equality(graded(aside), changed)
     if not aside:
         return grade
     if grade.verdict is not Verdict.VERIFIED:
         # Only tests that turn can verify; without one, every test counts as it ended.
-        return graded([])
+        return grading.needs_fix_equality(graded([]), changed)
     return replace(grade, set_aside=aside, reason=f"{grade.reason} (set aside, failing the "
                    f"same way with and without the fix: {', '.join(aside)})")
 

@@ -494,3 +494,23 @@ def test_the_patched_side_takes_a_build_of_the_modules_whose_packing_the_fix_cha
     jars, where = _with_built(published, origin, built, {"hadoop-hdfs"}, "tree")
     assert jars == [repo / "build" / "jars" / "hadoop-hdfs-2.7.1.jar", *published[1:]]
     assert where[0]["build"] == "k" and where[1:] == origin[1:]
+
+
+def test_a_stock_failure_that_only_the_fixs_equals_makes_is_no_bug() -> None:
+    """HDFS-9654 adds StorageLocation.equals(); its test's assertEquals on lists of the
+    same volumes fails on stock, the two printing the same: inconclusive, never
+    verified. Values that differ, or a fix that leaves equality alone, verify."""
+    from hpatch.grading import needs_fix_equality
+    same = ("Effective volumes doesnt match expected expected: java.util.ArrayList<[[DISK]"
+            "file:/d1/]> but was: java.util.ArrayList<[[DISK]file:/d1/]>")
+    ok = parse_run(PASSED, 0, CLS)
+    stock = parse_run(log(failed("java.lang.AssertionError", same, OWN)), 1, CLS)
+    changed = ["p.StorageLocation.equals", "p.StorageLocation.hashCode", "p.DataNode.x"]
+    graded = needs_fix_equality(grade([stock], [ok]), changed)
+    assert (graded.verdict, graded.kind) == (Verdict.INCONCLUSIVE, "needs-fix-api")
+    assert "p.StorageLocation.equals" in graded.reason
+    assert needs_fix_equality(grade([stock], [ok]), ["p.DataNode.x"]).verdict is \
+        Verdict.VERIFIED
+    differ = parse_run(log(failed("java.lang.AssertionError", "expected:<2> but was:<0>", OWN)),
+                       1, CLS)
+    assert needs_fix_equality(grade([differ], [ok]), changed).verdict is Verdict.VERIFIED

@@ -162,7 +162,10 @@ class CheckoutBuilder:
                 keep=keep, native=False, args=maven.module_build_args(
                     built_modules, native=False,
                     profiles=[p for m in built_modules
-                              if (p := patched_reactor.modules[m].profile)]),
+                              if (p := patched_reactor.modules[m].profile)],
+                    # the variant carries production code only: the module's tests are
+                    # the release's, and need not compile against the fix's API
+                    tests=False),
                 image=image, progress=progress)
             patched_cp, patched_prov = _with_built(classpath, provenance, built_patched,
                                                    {a for _m, a in keep}, patched)
