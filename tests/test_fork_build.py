@@ -208,3 +208,65 @@ def test_a_third_party_version_moved_to_the_forks_string_is_not_the_release(
     assert "is not 2.4.1's code" in cell["reason"], cell["reason"]
     assert (f"maven-clean-plugin > version: 2.4.1 -> {FORK_VERSION}") in cell["reason"]
     assert code == 1
+
+
+RESOURCE = "hpatch-90060.properties"
+RESOURCE_TEST = """package org.apache.hadoop.yarn.server.resourcemanager;
+
+import org.junit.Assert;
+import org.junit.Test;
+
+public class TestPackedResource {
+  @Test
+  public void testTheFixsResourceIsPacked() {
+    Assert.assertNotNull("the fix's resource is not on the classpath",
+        getClass().getClassLoader().getResource("RESOURCE"));
+  }
+}
+""".replace("RESOURCE", RESOURCE)
+
+
+def test_a_fix_that_changes_a_resource_gets_a_build_of_its_module_for_patched(
+        fork: Path, tmp_path: Path) -> None:
+    """A fix whose change reaches a jar only through the module's build (a resource,
+    as a .proto would): the patched side runs on the module built with the fix, stock
+    on the checkout's jars, and the test reads the resource only on the patched side."""
+    upstream = tmp_path / "upstream"
+    git(tmp_path, "clone", "-q", str(fork), str(upstream))
+    git(upstream, "tag", "rel/release-2.4.1", "HEAD~1")  # the sources, before the trim
+    git(upstream, "checkout", "-q", "-b", "line-90060", "rel/release-2.4.1")
+    (upstream / RM / "src/main/resources").mkdir(parents=True, exist_ok=True)
+    (upstream / RM / "src/main/resources" / RESOURCE).write_text("fixed=true\n")
+    store = upstream / STORE
+    store.write_text(store.read_text().replace(
+        "public class FileSystemRMStateStore extends RMStateStore {",
+        "public class FileSystemRMStateStore extends RMStateStore {\n"
+        "  private static final String FIXED_BY = \"YARN-90060\";\n", 1))
+    test = upstream / RM / "src/test/java/org/apache/hadoop/yarn/server/resourcemanager"
+    test.mkdir(parents=True, exist_ok=True)
+    (test / "TestPackedResource.java").write_text(RESOURCE_TEST)
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-qm", "YARN-90060. Pack the store's settings. Contributed by T.")
+    git(upstream, "tag", "rel/release-2.4.9")
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "catalog.toml").write_text("order = []\n")
+    imported = run_hpatch("import", "YARN-90060", "--upstream", str(upstream), "--releases",
+                          "2.4.1", "--catalog", str(team))
+    assert imported.code == 0, imported.err
+    before = snapshot(fork)
+    result = run_hpatch("--catalog", str(team), "verify", "YARN-90060", "--repo", str(fork),
+                        "--json", env={"HPATCH_RUNS": str(tmp_path / "runs")}, timeout=2400)
+    [cell] = json.loads(result.out)["results"]
+    assert cell["verdict"] == "verified", (cell["reason"], result.err[-3000:])
+    assert cell["stock"][0]["summary"].startswith("the fix's resource is not on the classpath")
+    assert cell["notes"][0].startswith(f"the fix also changes {RESOURCE}: the patched side "
+                                       f"runs on a build of {RM} with the fix")
+    [built] = [p for p in cell["provenance"]["patched"]
+               if p.get("jar") == "hadoop-yarn-server-resourcemanager-2.4.1.jar"]
+    assert built["from"] == "checkout" and built["why"].startswith("the fix changes")
+    [stock] = [p for p in cell["provenance"]["stock"]
+               if p.get("jar") == "hadoop-yarn-server-resourcemanager-2.4.1.jar"]
+    assert stock["from"] == "published"
+    assert "-Dmaven.test.skip=true" in result.err and f"-pl {RM} -am" in result.err
+    assert snapshot(fork) == before
