@@ -487,8 +487,8 @@ def test_the_patched_side_takes_a_build_of_the_modules_whose_packing_the_fix_cha
     hadoop = repo / "org" / "apache" / "hadoop" / "hadoop-hdfs" / "2.7.1"
     published = [hadoop / "hadoop-hdfs-2.7.1.jar", hadoop / "hadoop-hdfs-2.7.1-tests.jar",
                  repo / "junit" / "junit" / "4.11" / "junit-4.11.jar"]
-    origin: list[dict[str, object]] = [{"jar": j.name} for j in published] + [
-        {"native": "libhadoop.so"}]
+    origin: list[dict[str, object]] = [{"jar": j.name} for j in published]
+    origin.append({"native": "libhadoop.so"})
     built = treebuild.Built("k", repo / "build", {"hadoop-hdfs": "hadoop-hdfs-2.7.1.jar"},
                             False, {})
     jars, where = _with_built(published, origin, built, {"hadoop-hdfs"}, "tree")
