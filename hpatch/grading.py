@@ -134,10 +134,17 @@ def frame_key(frame: str) -> str:
     return f"{owner.split('$', 1)[0]}.{method}"
 
 
+# A server's exception as a RemoteException carries it: its class, then its stack.
+_REMOTE_HEAD = re.compile(r"^\s*[\w$.]+(?:Exception|Error)\b")
+
+
 def _in_changed_code(frames: list[str], message: str, changed: Collection[str]) -> str:
     """The first frame (of the exception, its causes, or a remote stack in its message)
-    that lies in a method the fix changes."""
-    candidates = frames + [f"{c}.{m}" for c, m in _MESSAGE_FRAME.findall(message)]
+    that lies in a method the fix changes. A message that is no exception's stack (a
+    wait's thread dump: "Timed out waiting for condition. Thread diagnostics: ...")
+    names frames of threads the failure did not pass through: they do not count."""
+    remote = _MESSAGE_FRAME.findall(message) if _REMOTE_HEAD.match(message) else []
+    candidates = frames + [f"{c}.{m}" for c, m in remote]
     return next((f for f in candidates if frame_key(f) in changed), "")
 
 

@@ -514,3 +514,16 @@ def test_a_stock_failure_that_only_the_fixs_equals_makes_is_no_bug() -> None:
     differ = parse_run(log(failed("java.lang.AssertionError", "expected:<2> but was:<0>", OWN)),
                        1, CLS)
     assert needs_fix_equality(grade([differ], [ok]), changed).verdict is Verdict.VERIFIED
+
+
+def test_a_thread_dump_in_a_message_is_no_stack_of_the_failure() -> None:
+    """GenericTestUtils.waitFor's TimeoutException lists every thread's frames in its
+    message; a changed method among them is not where the failure went."""
+    dump = ("Timed out waiting for condition. Thread diagnostics:\\n\"DataNode\" daemon\\n"
+            "\\tat org.apache.hadoop.hdfs.server.namenode.FSNamesystem.getBlockLocations("
+            "FSNamesystem.java:1)")
+    text = log(failed("java.util.concurrent.TimeoutException", dump,
+                      f"org.apache.hadoop.test.GenericTestUtils.waitFor;{CLS}.t"))
+    assert parse_run(text, 1, CLS, CHANGED).kind is Kind.BROKEN
+    # a RemoteException's message is the server's stack: it counts (REMOTE above)
+    assert parse_run(log(failed(*REMOTE)), 1, CLS, CHANGED).kind is Kind.CHANGED_CODE
