@@ -491,6 +491,37 @@ def test_prerequisites_are_named_and_carried_on_request(upstream: Path, tmp_path
     assert "carried on top of its prerequisites" in review and earlier[:11] in review
 
 
+def test_a_prerequisite_that_needs_its_own_is_carried_with_it(upstream: Path,
+                                                              tmp_path: Path) -> None:
+    """HDFS-9314's shape: the fix edits what B wrote in another file; B itself edits a
+    line A wrote, in a file the fix does not touch. B is the fix's prerequisite and A
+    is B's: both are carried, in order."""
+    repo = tmp_path / "chain"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    git(repo, "checkout", "-q", "-b", "line-2.4", "origin/branch-2.4")
+    time_java = f"{COMMON}/src/main/java/org/apache/hadoop/util/Time.java"
+    loop = "    for (int idx = 1; idx < strs.length; idx++) {\n"
+    _edit(repo, STRING_UTILS, loop, loop.replace("idx++", "++idx"))
+    first = _commit(repo, "HADOOP-90022. Pre-increment in arrayToString. Contributed by T.")
+    _edit(repo, STRING_UTILS, loop.replace("idx++", "++idx"),
+          loop.replace("idx = 1", "idx = 1 + 0").replace("idx++", "++idx"))
+    package = "package org.apache.hadoop.util;\n"
+    _edit(repo, time_java, package, package + "// Clocks: see HADOOP-90023.\n")
+    second = _commit(repo, "HADOOP-90023. Start at one, said plainly. Contributed by T.")
+    _edit(repo, time_java, "// Clocks: see HADOOP-90023.\n", "// Clocks: monotonic first.\n")
+    _commit(repo, "HADOOP-90024. Say which clock comes first. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.3")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90024", "--releases", "2.4.1",
+                           "--with-prerequisites")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90024" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["prerequisites"] == [first, second]
+    assert variant["imported"]["prerequisite_subjects"][1].startswith("HADOOP-90023")
+    patch = (team / "HADOOP-90024" / variant["patch"]).read_text()
+    assert "idx = 1 + 0" in patch and "monotonic first" in patch
+
+
 NPE_TEST = """package org.apache.hadoop.util;
 
 import static org.junit.Assert.assertEquals;

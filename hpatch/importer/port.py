@@ -137,6 +137,7 @@ def _carry_change(source: Checkout, group: list[Commit], tree: str, port: Port) 
 
 
 MAX_CANDIDATES = 25
+MAX_DEPTH = 1  # prerequisites of a prerequisite; no deeper
 
 
 def _with_prerequisites(source: Checkout, group: list[Commit], tree: str, port: Port, *,
@@ -260,9 +261,12 @@ def _overridden(diff: str) -> list[str]:
 
 
 def _prerequisites_of(source: Checkout, commit: Commit, tree: str, tag: str,
-                      port_release: Release) -> tuple[list[Commit], str] | None:
+                      port_release: Release, depth: int = 0
+                      ) -> tuple[list[Commit], str] | None:
     """The fewest commits between tag and commit (on its branch, touching its files)
-    after which commit applies, and the tree with them and commit; None if none do."""
+    after which commit applies, and the tree with them and commit; None if none do. A
+    candidate that does not apply itself gets its own prerequisites, one level down
+    (HDFS-9314 needs HDFS-8647, whose backport needs earlier BlockManager changes)."""
     if commit.first_release is None or (commit.first_release.major, commit.first_release.minor
                                         ) != (port_release.major, port_release.minor):
         return None  # another line's commit: what lies between is that line's history
@@ -287,14 +291,24 @@ def _prerequisites_of(source: Checkout, commit: Commit, tree: str, tag: str,
             current = applied.tree
         return git_ops.apply_to_tree(source, current, fix_diff).tree
 
-    chosen = []
+    chosen: list[Commit] = []
     current = tree
     for earlier in candidates:  # what applies in order (a revert pair, a failing one skipped)
+        if any(c.sha == earlier.sha for c in chosen):
+            continue  # carried already, as a prerequisite of an earlier candidate
         applied = git_ops.apply_to_tree(source, current, git_ops.commit_diff_paths(
             source, earlier.sha, earlier.production_paths))
         if applied.tree is not None:
             chosen.append(earlier)
             current = applied.tree
+        elif depth < MAX_DEPTH:
+            found = _prerequisites_of(
+                source, Commit(earlier.entry, earlier.paths, first_release=commit.first_release),
+                current, tag, port_release, depth + 1)
+            if found is not None:
+                chosen.extend(c for c in found[0] if all(c.sha != d.sha for d in chosen))
+                chosen.append(earlier)
+                current = found[1]
     if not chosen or attempt(chosen) is None:
         return None
     candidates = list(chosen)
