@@ -157,16 +157,22 @@ class CheckoutBuilder:
                      f"building {', '.join(built_modules)} with it for the patched side")
             image = image or _image(progress, self.options)
             keep = [(m, patched_reactor.modules[m].artifact) for m in built_modules]
-            built_patched = build_tree(
-                checkout, self.options, patched, patched_reactor, modules=built_modules,
-                keep=keep, native=False, args=maven.module_build_args(
-                    built_modules, native=False,
-                    profiles=[p for m in built_modules
-                              if (p := patched_reactor.modules[m].profile)],
-                    # the variant carries production code only: the module's tests are
-                    # the release's, and need not compile against the fix's API
-                    tests=False),
-                image=image, progress=progress)
+            try:
+                built_patched = build_tree(
+                    checkout, self.options, patched, patched_reactor, modules=built_modules,
+                    keep=keep, native=False, args=maven.module_build_args(
+                        built_modules, native=False,
+                        profiles=[p for m in built_modules
+                                  if (p := patched_reactor.modules[m].profile)],
+                        # the variant carries production code only: the module's tests
+                        # are the release's, and need not compile against the fix's API
+                        tests=False),
+                    image=image, progress=progress)
+            except treebuild.BuildError as exc:
+                # the checkout builds; it is the fix on it that does not
+                raise treebuild.BuildError(str(exc).replace(
+                    "the checkout does not build", "the checkout with the fix does not build",
+                    1)) from exc
             patched_cp, patched_prov = _with_built(classpath, provenance, built_patched,
                                                    {a for _m, a in keep}, patched)
             notes.insert(0, f"the fix also changes {_names(left)}: the patched side runs on "
