@@ -512,9 +512,11 @@ def test_a_prerequisite_that_needs_its_own_is_carried_with_it(upstream: Path,
     _commit(repo, "HADOOP-90024. Say which clock comes first. Contributed by T.")
     git(repo, "tag", "rel/release-2.4.3")
     team = tmp_path / "team"
-    code, _, err = _import(repo, team, "HADOOP-90024", "--releases", "2.4.1",
-                           "--with-prerequisites")
+    code, out, err = _import(repo, team, "HADOOP-90024", "--releases", "2.4.1",
+                             "--with-prerequisites")
     assert code == 0, err
+    # the table says what is carried first, as a reader knows it
+    assert "after HADOOP-90022; after HADOOP-90023" in out, out
     variant = tomllib.loads((team / "HADOOP-90024" / "variants.toml").read_text())["variant"][0]
     assert variant["imported"]["prerequisites"] == [first, second]
     assert variant["imported"]["prerequisite_subjects"][1].startswith("HADOOP-90023")

@@ -15,7 +15,7 @@ from hpatch.checkout import Checkout, read_only
 from hpatch.errors import ConflictError, HpatchError, UsageError
 from hpatch.importer.batch import Row, read_ids
 from hpatch.importer.entry import build_entry, write_entry
-from hpatch.importer.port import Port, Target, carry, clean_subject, resolve_targets
+from hpatch.importer.port import Port, Target, carry, clean_subject, jira_of, resolve_targets
 from hpatch.releases import Release
 from hpatch.upstream import History
 
@@ -77,7 +77,9 @@ def _one_row(fix_id: str, source: Checkout, tags: dict[str, Release], targets: l
             with interrupt.held():  # the entry and its place in `order` land together
                 write_entry(fix_id, root, good, history, source, existing, ports)
                 catalog_mod.add_to_order(root, [fix_id])
-        how = ", ".join(f"{p.release} {p.method}" for p in good)
+        how = ", ".join(f"{p.release} {p.method}" + (
+            f" (after {', '.join(jira_of(c) for c in p.prerequisites)})"
+            if p.prerequisites else "") for p in good)
         missed = [p for p in ports if not p.ok]
         if missed:
             return Row(fix_id, "partial", how + "; no variant for " + ", ".join(
@@ -159,7 +161,8 @@ def _show(history: History, ports: list[Port]) -> None:
     for port in ports:
         used = ", ".join(c.short for c in port.commits) or "-"
         if port.ok:
-            detail = "; ".join(port.offsets[:3]) or "-"
+            carried = [f"after {jira_of(c)}" for c in port.prerequisites][:4]
+            detail = "; ".join([*carried, *port.offsets[:3]]) or "-"
             rows.append((str(port.release), used, port.method, detail))
         else:
             rows.append((str(port.release), used, port.method or "conflict",

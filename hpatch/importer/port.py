@@ -673,6 +673,13 @@ def _check_repo(repo: Checkout, port: Port) -> None:
 
 
 
+def jira_of(commit: Commit) -> str:
+    """A commit as a reader knows it: the JIRA id its subject starts with, else its
+    short sha."""
+    found = re.match(r"\s*([A-Z][A-Z0-9]+-\d+)", clean_subject(commit))
+    return found.group(1) if found else commit.short
+
+
 def clean_subject(commit: Commit) -> str:
     return re.sub(r"\s*\(cherry picked from commit [0-9a-f]+\)", "", commit.entry.subject)
 
