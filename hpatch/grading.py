@@ -4,8 +4,8 @@ files, never re-run."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 BEGIN = "HPATCH-RESULT-BEGIN"
@@ -311,6 +311,30 @@ def needs_fix_equality(grade: Grade, changed: Collection[str]) -> Grade:
                  f"and the fix changes {', '.join(equality)}: the test needs the fix's "
                  "equality, and shows no bug of stock's", grade.stock, grade.patched,
                  kind="needs-fix-api")
+
+
+def grade_logs(stock: Sequence[tuple[str, int | None]], patched: Sequence[tuple[str, int | None]],
+               test_class: str, changed: Collection[str] = (),
+               bases: Collection[str] = ()) -> Grade:
+    """The verdict from each side's runs (log with its result block, exit code). Tests
+    that fail the same way on both sides are set aside, but only when the others then
+    verify the fix; a stock failure only the fix's equality makes verifies nothing."""
+    def graded(skip: Collection[str]) -> Grade:
+        return needs_fix_equality(grade(
+            [parse_run(log, code, test_class, changed, bases, skip) for log, code in stock],
+            [parse_run(log, code, test_class, changed, bases, skip) for log, code in patched]),
+            changed)
+
+    by_test = [[outcomes_by_test(log, test_class, changed, bases) for log, _ in runs]
+               for runs in (stock, patched)]
+    aside = fail_either_way(by_test[0], by_test[1])
+    if aside and len(aside) < len({name for run in by_test[0] for name in run}):
+        kept = graded(aside)
+        if kept.verdict is Verdict.VERIFIED:
+            return replace(kept, set_aside=aside, reason=f"{kept.reason} (set aside, failing "
+                           f"the same way with and without the fix: {', '.join(aside)})")
+    # No test turns without them: every test counts as it ended.
+    return graded(())
 
 
 def compile_failure(side: str, log: str) -> Grade:

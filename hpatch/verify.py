@@ -9,7 +9,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -420,24 +420,7 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
                     status = grading.TIMEOUT_EXIT[0]
                 log += block
             found.append((log, status))
-    by_test = {side: [grading.outcomes_by_test(log, test_class, changed, bases)
-                      for log, _status_code in found] for side, found in logs.items()}
-    aside = grading.fail_either_way(by_test["stock"], by_test["patched"])
-    if len(aside) == len({name for run in by_test["stock"] for name in run}):
-        aside = []  # every test fails either way: that is the verdict (not-fixed, error)
-    def graded(skip: list[str]) -> Grade:
-        return grading.grade(*(
-            [grading.parse_run(log, status, test_class, changed, bases, skip)
-             for log, status in logs[side]] for side in ("stock", "patched")))
-
-    grade = grading.needs_fix_equality(graded(aside), changed)
-    if not aside:
-        return grade
-    if grade.verdict is not Verdict.VERIFIED:
-        # Only tests that turn can verify; without one, every test counts as it ended.
-        return grading.needs_fix_equality(graded([]), changed)
-    return replace(grade, set_aside=aside, reason=f"{grade.reason} (set aside, failing the "
-                   f"same way with and without the fix: {', '.join(aside)})")
+    return grading.grade_logs(logs["stock"], logs["patched"], test_class, changed, bases)
 
 
 def _publish_logs(work: Path, run_dir: Path) -> None:
