@@ -129,8 +129,10 @@ Runner = Callable[[Path, Path, str], int]  # stage, out, shell line -> exit code
 _FAILED: dict[str, BuildError] = {}  # this process's failed builds, not tried again
 
 
-def ensure(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) -> Built:
-    """The cached build for spec, building it when there is none."""
+def ensure(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress,
+           subject: str = "the checkout") -> Built:
+    """The cached build for spec, building it when there is none; subject: what a
+    failure says did not build (the checkout, or the checkout with a fix)."""
     if spec.key() in _FAILED:
         raise _FAILED[spec.key()]
     found = lookup(spec)
@@ -144,13 +146,14 @@ def ensure(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) 
         if spec.key() in _FAILED:
             raise _FAILED[spec.key()]
         try:
-            return _build(spec, stager, runner, progress)
+            return _build(spec, stager, runner, progress, subject)
         except BuildError as exc:
             _FAILED[spec.key()] = exc
             raise
 
 
-def _build(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) -> Built:
+def _build(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress,
+           subject: str) -> Built:
     key = spec.key()
     tmp = root() / f".tmp-{key}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -169,7 +172,7 @@ def _build(spec: BuildSpec, stager: Stager, runner: Runner, progress: Progress) 
             if log.is_file():
                 shutil.copyfile(log, kept)
             text = log.read_text(errors="replace") if log.is_file() else ""
-            raise BuildError(f"the checkout does not build ({maven.explain_build_log(text)}); "
+            raise BuildError(f"{subject} does not build ({maven.explain_build_log(text)}); "
                              f"full log: {kept}")
         entry = tmp / "entry"
         jars = _collect(spec, stage, entry)

@@ -17,10 +17,10 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from hpatch import forks, maven, staging, treebuild
+from hpatch import forks, maven, patching, staging, treebuild
 from hpatch.assess import Assessment, State
 from hpatch.builders import Options, Prepared, Progress
-from hpatch.builders.overlay import not_on_top, release_classpath, write_sides
+from hpatch.builders.overlay import release_classpath, write_sides
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError, MavenError
 from hpatch.releases import Release
@@ -39,7 +39,7 @@ class CheckoutBuilder:
 
     def prepare(self, checkout: Checkout, release: Release, assessment: Assessment,
                 work: Path, progress: Progress) -> Prepared:
-        touched = write_sides(checkout, assessment, work)
+        touched, left = write_sides(checkout, assessment, work)
         tree = stock_tree(checkout, assessment)
         reactor = forks.read_reactor(checkout, tree)
         # An upstream test's own module goes on the classpath too (hadoop-kms, hadoop-azure:
@@ -145,36 +145,15 @@ class CheckoutBuilder:
         if not checkout.is_clean():
             notes.append("uncommitted changes in the checkout are not part of what was "
                          "verified: that is the commit HEAD")
-        left = not_on_top(checkout, assessment)
         built_modules = _modules_of(reactor, left)
         if built_modules and assessment.state is State.APPLICABLE:
             # A .proto, a resource, a web page: only the module's build carries it, so
             # the patched side gets one (stock keeps the shared jars).
-            from hpatch.builders.full import patched_tree
             patched = patched_tree(checkout, assessment, tree)
-            patched_reactor = forks.read_reactor(checkout, patched)
-            progress(f"the fix changes {', '.join(p.rsplit('/', 1)[-1] for p in left[:3])}: "
-                     f"building {', '.join(built_modules)} with it for the patched side")
-            image = image or _image(progress, self.options)
-            keep = [(m, patched_reactor.modules[m].artifact) for m in built_modules]
-            try:
-                built_patched = build_tree(
-                    checkout, self.options, patched, patched_reactor, modules=built_modules,
-                    keep=keep, native=False, args=maven.module_build_args(
-                        built_modules, native=False,
-                        profiles=[p for m in built_modules
-                                  if (p := patched_reactor.modules[m].profile)],
-                        # the variant carries production code only: the module's tests
-                        # are the release's, and need not compile against the fix's API
-                        tests=False),
-                    image=image, progress=progress)
-            except treebuild.BuildError as exc:
-                # the checkout builds; it is the fix on it that does not
-                raise treebuild.BuildError(str(exc).replace(
-                    "the checkout does not build", "the checkout with the fix does not build",
-                    1)) from exc
+            built_patched, artifacts = self._build_patched(
+                checkout, patched, built_modules, image, left, progress)
             patched_cp, patched_prov = _with_built(classpath, provenance, built_patched,
-                                                   {a for _m, a in keep}, patched)
+                                                   artifacts, patched)
             notes.insert(0, f"the fix also changes {_names(left)}: the patched side runs on "
                          f"a build of {', '.join(built_modules)} with the fix (stock on the "
                          "checkout's jars), the fix's Java files compiled on top of each")
@@ -185,6 +164,26 @@ class CheckoutBuilder:
             notes.insert(0, f"the fix also changes {_names(left)}, which only a build of the "
                          "module carries: the patched side runs its Java change without them")
         return Prepared(classpath, touched, native, provenance=provenance, notes=notes)
+
+    def _build_patched(self, checkout: Checkout, patched: str, modules: list[str],
+                       image: str, changed: list[str], progress: Progress
+                       ) -> tuple[treebuild.Built, set[str]]:
+        """modules built from the patched tree; the build and their artifacts."""
+        reactor = forks.read_reactor(checkout, patched)
+        progress(f"the fix changes {_names(changed[:3])}: building {', '.join(modules)} "
+                 "with it for the patched side")
+        keep = [(m, reactor.modules[m].artifact) for m in modules]
+        built = build_tree(
+            checkout, self.options, patched, reactor, modules=modules, keep=keep,
+            native=False, args=maven.module_build_args(
+                modules, native=False,
+                profiles=[p for m in modules if (p := reactor.modules[m].profile)],
+                # the variant carries production code only: the module's tests are the
+                # release's, and need not compile against the fix's API
+                tests=False),
+            image=image or _image(progress, self.options), progress=progress,
+            subject="the checkout with the fix")
+        return built, {artifact for _module, artifact in keep}
 
     def _native(self, checkout: Checkout, tree: str, reactor: forks.Reactor,
                 assessment: Assessment, image: str, notes: list[str],
@@ -300,7 +299,8 @@ def _published_test_classpath(release: Release, test_jars: Sequence[str], progre
 def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.Reactor, *,
                modules: list[str], keep: list[tuple[str, str]], native: bool,
                args: list[str], image: str, progress: Progress,
-               test_classes: tuple[str, ...] = ()) -> treebuild.Built:
+               test_classes: tuple[str, ...] = (),
+               subject: str = "the checkout") -> treebuild.Built:
     """tree built in the build container (cached by its inputs), with the build fixes
     the release line needs applied to the copy when native code is built."""
     release = options.base.release
@@ -330,7 +330,7 @@ def build_tree(checkout: Checkout, options: Options, tree: str, reactor: forks.R
         return container.run_build(image, directory, out, line, timeout=BUILD_TIMEOUT,
                                    progress=progress)
 
-    built = treebuild.ensure(spec, stage, run, progress)
+    built = treebuild.ensure(spec, stage, run, progress, subject)
     treebuild.prune(max_bytes=treebuild.max_bytes())
     return built
 
@@ -367,6 +367,17 @@ def stock_tree(checkout: Checkout, assessment: Assessment) -> str:
         raise HpatchError(f"{assessment.fix.id} is {assessment.state.value} here: "
                           "nothing to verify")
     return checkout.tree_of("HEAD")
+
+
+def patched_tree(checkout: Checkout, assessment: Assessment, stock: str) -> str:
+    """The tree the fix's patched side is: HEAD when the fix is applied, else stock with
+    the variant on it."""
+    if assessment.state is State.APPLIED:
+        return checkout.tree_of("HEAD")
+    if assessment.variant is None:
+        raise HpatchError(f"{assessment.fix.id}: no variant to build")
+    patching.parse(assessment.variant.patch)  # refuses what is not a whole diff
+    return checkout.tree_with_patch(stock, assessment.variant.patch)
 
 
 def _image(progress: Progress, options: Options | None = None) -> str:

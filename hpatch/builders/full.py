@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hpatch import forks, maven, patching
-from hpatch.assess import Assessment, State
+from hpatch import forks, maven
+from hpatch.assess import Assessment
 from hpatch.builders import Options, Prepared, Progress
-from hpatch.builders.checkout import _JAR, _image, build_tree, stock_tree
+from hpatch.builders.checkout import _JAR, _image, build_tree, patched_tree, stock_tree
 from hpatch.builders.overlay import release_classpath
 from hpatch.checkout import Checkout
-from hpatch.errors import HpatchError
 from hpatch.releases import Release
 from hpatch.treebuild import Built
 
@@ -49,15 +48,6 @@ class FullBuilder:
         return Prepared(stock_cp, [], stock_native, provenance=stock_prov,
                         classpath_patched=patched_cp, native_patched=patched_native,
                         provenance_patched=patched_prov)
-
-
-def patched_tree(checkout: Checkout, assessment: Assessment, stock: str) -> str:
-    if assessment.state is State.APPLIED:
-        return checkout.tree_of("HEAD")
-    if assessment.variant is None:
-        raise HpatchError(f"{assessment.fix.id}: no variant to build")
-    patching.parse(assessment.variant.patch)  # refuses what is not a whole diff
-    return checkout.tree_with_patch(stock, assessment.variant.patch)
 
 
 def _classpath(published: list[Path], built: Built, tree: str) -> tuple[

@@ -63,8 +63,11 @@ def release_classpath(release: Release, progress: Progress,
         return jars
 
 
-def write_sides(checkout: Checkout, assessment: Assessment, work: Path) -> list[str]:
-    """The fix's Java files before and after it, in work/src/{stock,patched}; their paths."""
+def write_sides(checkout: Checkout, assessment: Assessment,
+                work: Path) -> tuple[list[str], list[str]]:
+    """The fix's Java files before and after it, in work/src/{stock,patched}: their
+    paths, and the other files the fix changes that compiling those on top does not
+    carry (a .proto, a resource, a web page, native code, a pom)."""
     stock, patched = _sides(checkout, assessment)
     touched = sorted(p for p in set(stock) | set(patched) if p.endswith(".java"))
     if not touched:
@@ -77,19 +80,12 @@ def write_sides(checkout: Checkout, assessment: Assessment, work: Path) -> list[
             target = work / "src" / side / _source_relative(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", errors="surrogateescape")
-    return touched
+    return touched, changed_beyond_java(stock, patched)
 
 
 # What a change may touch besides the code compiled on top that no build needs: its
 # tests, documentation, the change log.
 _NOT_BUILT = ("/src/test/", "/src/site/", "CHANGES.txt", ".md", "/src/main/docs/")
-
-
-def not_on_top(checkout: Checkout, assessment: Assessment) -> list[str]:
-    """The files the fix changes that compiling its Java files on top does not carry (a
-    .proto, a resource, a web page, native code, a pom): the patched side runs without
-    them, and the run says so."""
-    return changed_beyond_java(*_sides(checkout, assessment))
 
 
 def changed_beyond_java(stock: dict[str, str], patched: dict[str, str]) -> list[str]:
