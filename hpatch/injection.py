@@ -42,7 +42,7 @@ _ARGS = r"[\w$.,\s\"']*"
 
 
 def sites_of(home: str, method: testmethods.Method, stock: dict[str, str],
-                     patched: dict[str, str], code: dict[str, str]) -> list[Site] | None:
+             patched: dict[str, str], code: dict[str, str]) -> list[Site] | None:
     """Where the fix adds calls of method, when method is an injection point: a new
     no-op member of a fault injector (`void m() {}`, `boolean m() { return false; }`),
     each call added on lines of their own through the injector's instance

@@ -54,8 +54,8 @@ class Hooks:
     texts: dict[str, str]   # relative path -> stock text with the hooks
     # injection points among added: "Class.method (called at File.java:line, ...)"
     injections: list[str] = field(default_factory=list)
-    # methods whose visibility the fix widens, body unchanged: "Class.method (private ->
-    # package)"; a test overrides or calls them, stock code runs as it did
+    # declarations whose visibility the fix widens, widened on stock with stock's bodies:
+    # "Class.method (private -> package)"; a test overrides or calls them
     widened: list[str] = field(default_factory=list)
 
 
@@ -66,9 +66,9 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
     code = {p: javasrc.strip(t) for p, t in patched.items()}
     candidates: list[tuple[str, str, testmethods.Method]] = []  # (path, label, method)
     behaviour: list[str] = []
-    sites: dict[str, list[injection.Site]] = {}  # label -> where the fix calls an injection point
+    sites: dict[str, list[injection.Site]] = {}  # label -> where the fix calls it
     for relative in sorted(set(stock) & set(patched)):
-        owner = _class_name(relative).rsplit(".", 1)[-1]
+        owner = injection.owner_of(relative)
         known = {m.name for m in testmethods.all_methods(stock[relative])}
         for method in testmethods.methods(patched[relative]):
             if method.name == owner:
@@ -117,7 +117,7 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
     for relative in sorted(set(stock) & set(patched)):
         for at, line, label in _widened(stock[relative], patched[relative]):
             widened.setdefault(relative, []).append((at, line))
-            widened_labels.append(f"{_class_name(relative).rsplit('.', 1)[-1]}.{label}")
+            widened_labels.append(f"{injection.owner_of(relative)}.{label}")
     texts: dict[str, str] = {}
     for relative in sorted({c[0] for c in candidates} | set(calling) | set(widened)):
         lines = stock[relative].splitlines(keepends=True)

@@ -342,8 +342,8 @@ def _note_hooks(source: Checkout, port: Port) -> None:
         port.notes.append("test hooks the change adds (no production code calls them), which "
                           f"verify puts on stock as test support: {', '.join(hooks.added)}")
     if hooks.widened:
-        port.notes.append("visibility the change widens, body unchanged, which verify widens "
-                          f"on stock too: {', '.join(hooks.widened)}")
+        port.notes.append("visibility the change widens, which verify widens on stock too "
+                          f"(stock keeps its bodies): {', '.join(hooks.widened)}")
     if hooks.injections:
         port.notes.append("injection points the change adds (no-ops of a fault injector), "
                           "which verify puts on stock with the lines that call them: "
