@@ -171,6 +171,12 @@ def _grade_test(test: dict[str, str], test_class: str,
             f.startswith(EXPECT_STATEMENT) for f in frames):
         # @Test(expected = X): the exception the test asserts never came.
         return Outcome(Kind.ASSERTION, first_line, name)
+    if (exception == WAIT_TIMEOUT and len(frames) > 1 and frames[0] in WAITS
+            and frame_key(frames[1]).startswith(owners) and not test.get("caused")):
+        # GenericTestUtils.waitFor(condition) called by the test: "this comes true within
+        # the time" is the test's assertion, and the condition never held.
+        said = first_line.split(_THREAD_DUMP, 1)[0].strip()
+        return Outcome(Kind.ASSERTION, f"the test's wait never came true: {said}", name)
     if (frames and frame_key(frames[0]).startswith(owners) and not test.get("caused")
             and exception and not exception.startswith(_NOT_THROWN_BY_THE_TEST)
             and not first_line.startswith(SETUP_PREFIX)):
@@ -187,6 +193,13 @@ def _grade_test(test: dict[str, str], test_class: str,
                        frame=hit)
     where = f" at {own}" if own else ""
     return Outcome(Kind.BROKEN, f"{exception}: {first_line}{where}", name)
+
+
+# A wait the test makes for a condition of its own: its time-out is the test's verdict
+# on that condition, as an assertEquals is on a value. A thread dump follows the words.
+WAIT_TIMEOUT = "java.util.concurrent.TimeoutException"
+WAITS = ("org.apache.hadoop.test.GenericTestUtils.waitFor",)
+_THREAD_DUMP = "Thread diagnostics:"
 
 
 # What is raised in the test's own frame without a `throw` of the test there: a null

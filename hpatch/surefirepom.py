@@ -500,8 +500,12 @@ def _case_line(case: ET.Element) -> str:
             exception = declared if _CLASS.match(declared) else (
                 (_HEAD.findall(stack) or [""])[0])
             message = node.get("message") or "null"  # as Throwable.getMessage() prints
-            frames = [f"{owner}.{method}" for owner, method in _FRAME.findall(stack)]
-            caused = "\tcaused=1" if "\nCaused by: " in stack else ""
+            # The trace opens with the message, which may hold frames of its own (a
+            # wait's thread dump, a server's stack): the failure's frames follow it.
+            said = stack.find(message) if message != "null" else -1
+            trace = stack[said + len(message):] if said >= 0 else stack
+            frames = [f"{owner}.{method}" for owner, method in _FRAME.findall(trace)]
+            caused = "\tcaused=1" if "\nCaused by: " in trace else ""
             return (f"test={_esc(name)}\tstatus=failed\texception={_esc(exception)}"
                     f"\tmessage={_esc(message)}\tframes={_esc(';'.join(frames[:400]))}"
                     f"{caused}")

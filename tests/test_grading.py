@@ -522,8 +522,32 @@ def test_a_thread_dump_in_a_message_is_no_stack_of_the_failure() -> None:
     dump = ("Timed out waiting for condition. Thread diagnostics:\\n\"DataNode\" daemon\\n"
             "\\tat org.apache.hadoop.hdfs.server.namenode.FSNamesystem.getBlockLocations("
             "FSNamesystem.java:1)")
-    text = log(failed("java.util.concurrent.TimeoutException", dump,
-                      f"org.apache.hadoop.test.GenericTestUtils.waitFor;{CLS}.t"))
+    elsewhere = ("org.apache.hadoop.test.GenericTestUtils.waitFor;"
+                 f"org.apache.hadoop.hdfs.DFSTestUtil.waitForReplication;{CLS}.t")
+    text = log(failed("java.util.concurrent.TimeoutException", dump, elsewhere))
     assert parse_run(text, 1, CLS, CHANGED).kind is Kind.BROKEN
     # a RemoteException's message is the server's stack: it counts (REMOTE above)
     assert parse_run(log(failed(*REMOTE)), 1, CLS, CHANGED).kind is Kind.CHANGED_CODE
+
+
+def test_a_wait_of_the_tests_own_that_never_came_true_is_its_assertion() -> None:
+    """HDFS-9917's test ends in `GenericTestUtils.waitFor(() -> getStandbyIBRSize(bpos)
+    == 0, 100, 1000)`: on stock the re-registered standby keeps its reports, and the
+    wait times out. Called by the test (or a helper of its class), the time-out is the
+    test's verdict on its condition; called by a utility on its behalf, it is not."""
+    dump = "Timed out waiting for condition. Thread diagnostics:\\n\"main\" prio=5"
+    wait = "org.apache.hadoop.test.GenericTestUtils.waitFor"
+    for caller in (f"{CLS}.t", f"{CLS}.checkReservedSpace;{CLS}.t"):
+        own = parse_run(log(failed("java.util.concurrent.TimeoutException", dump,
+                                   f"{wait};{caller};sun.reflect.X.invoke")), 1, CLS)
+        assert (own.kind, own.summary) == (
+            Kind.ASSERTION, "the test's wait never came true: Timed out waiting for condition.")
+    for frames in (f"{wait};org.apache.hadoop.hdfs.MiniDFSCluster.waitActive;{CLS}.t",
+                   f"org.apache.hadoop.hdfs.Other.poll;{CLS}.t"):
+        other = parse_run(log(failed("java.util.concurrent.TimeoutException", dump, frames)),
+                          1, CLS)
+        assert other.kind is Kind.BROKEN
+    # a time-out the test's own JUnit timeout raises is still a time-out
+    timed = log(failed("org.junit.runners.model.TestTimedOutException",
+                       "test timed out after 1000 milliseconds", f"{wait};{CLS}.t"))
+    assert parse_run(timed, 1, CLS).kind is Kind.BROKEN

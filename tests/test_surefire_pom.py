@@ -334,3 +334,25 @@ def test_a_parameterized_class_runs_whole_and_only_the_chosen_methods_count(
     block = surefirepom.report_block(tmp_path, "x.TestY", ["testKey"])
     assert "testOther" not in block and block.count("test=testKey[") == 2
     assert grading.parse_run(block, 1, "x.TestY").kind is Kind.ASSERTION
+
+
+def test_frames_in_a_reports_message_are_not_the_failures(tmp_path: Path) -> None:
+    """A wait's TimeoutException carries a thread dump in its message (HDFS-9917's
+    TestBPOfferService): the trace Surefire writes opens with it, and its `at` lines are
+    other threads'. The failure's frames are those after the message."""
+    dump = ("Timed out waiting for condition. Thread diagnostics:\n\"DataNode\" daemon\n"
+            "        at org.apache.hadoop.hdfs.server.datanode.BPServiceActor.run(B.java:1)\n"
+            "Caused by: nothing of this failure's")
+    (tmp_path / "TEST-x.TestY.xml").write_text(
+        '<testsuite name="x.TestY"><testcase name="t" classname="x.TestY">'
+        '<error message="' + dump.replace("\n", "&#10;").replace('"', "&quot;")
+        + '" type="java.util.concurrent.TimeoutException">'
+        f"java.util.concurrent.TimeoutException: {dump}\n"
+        "\tat org.apache.hadoop.test.GenericTestUtils.waitFor(GenericTestUtils.java:167)\n"
+        "\tat x.TestY.t(TestY.java:748)\n"
+        "</error></testcase></testsuite>")
+    block = surefirepom.report_block(tmp_path, "x.TestY")
+    assert "frames=org.apache.hadoop.test.GenericTestUtils.waitFor;x.TestY.t\n" in block
+    assert "caused=1" not in block
+    outcome = grading.parse_run(block, 1, "x.TestY")
+    assert outcome.kind is Kind.ASSERTION, outcome
