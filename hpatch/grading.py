@@ -4,6 +4,7 @@ files, never re-run."""
 from __future__ import annotations
 
 import re
+from math import comb
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -283,6 +284,9 @@ def grade(stock: list[Outcome], patched: list[Outcome]) -> Grade:
             return Grade(Verdict.INCONCLUSIVE, f"{side}: {skipped.summary}", stock, patched,
                          kind="skipped")
     passed_stock = sum(o.kind is Kind.PASSED for o in stock)
+    racy = _racy(stock, patched) if passed_stock else ""
+    if racy:
+        return Grade(Verdict.INCONCLUSIVE, racy, stock, patched, kind="racy")
     if passed_stock:
         return Grade(Verdict.NOT_REPRODUCED,
                      f"stock passed {passed_stock} of {len(stock)} run(s)", stock, patched)
@@ -298,6 +302,25 @@ def grade(stock: list[Outcome], patched: list[Outcome]) -> Grade:
                      kind="unstable")
     return Grade(Verdict.VERIFIED, f"stock: {stock[0].summary}", stock, patched,
                  stock_failure=stock[0].kind.value)
+
+
+def _racy(stock: list[Outcome], patched: list[Outcome]) -> str:
+    """Said when stock failed in some runs, each the same way the rule counts, passed in
+    the others, and patched passed every run: the test loses a race on stock only
+    sometimes (YARN-3896's reconnect). That is no reproduction, nor a clean stock; the
+    chance that a flake blind to the fix would put every failure on stock's side (the
+    hypergeometric tail) says how much the split tells."""
+    bug = (Kind.ASSERTION, Kind.CHANGED_CODE)
+    failed = [o for o in stock if o.kind in bug]
+    ways = {(o.kind, o.frame) for o in failed}
+    if not failed or len(ways) != 1 or any(o.kind is not Kind.PASSED for o in patched):
+        return ""
+    n, f = len(stock), len(failed)
+    chance = comb(n, f) / comb(n + len(patched), f)
+    return (f"racy: stock failed {f} of {n} run(s) ({failed[0].summary}) and passed the "
+            f"others; patched passed {len(patched)} of {len(patched)}. Were the fix no "
+            f"different, all {f} failure(s) would fall on stock with probability "
+            f"{chance:.2g}; verified needs every stock run to fail")
 
 
 _COMPARED = re.compile(r"expected:\s*(.*?)\s+but was:\s*(.*)$", re.DOTALL)

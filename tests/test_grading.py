@@ -60,8 +60,13 @@ def test_verdicts() -> None:
     assert grade([broken], [ok]).verdict is Verdict.ERROR
     assert grade([stock_fail], [broken]).verdict is Verdict.ERROR
     assert grade([skipped], [skipped]).verdict is Verdict.INCONCLUSIVE
-    # repeated runs: one stock pass out of three is not a reproduction
-    assert grade([stock_fail, ok, stock_fail], [ok, ok, ok]).verdict is Verdict.NOT_REPRODUCED
+    # repeated runs: one stock pass out of three is not a reproduction, nor a clean stock
+    racy = grade([stock_fail, ok, stock_fail], [ok, ok, ok])
+    assert (racy.verdict, racy.kind) == (Verdict.INCONCLUSIVE, "racy")
+    assert racy.reason.startswith("racy: stock failed 2 of 3 run(s) (thread leaked)")
+    assert "probability 0.2;" in racy.reason  # C(3,2)/C(6,2): all 2 failures on stock
+    # ... and a stock that fails sometimes beside a patched that fails too shows nothing
+    assert grade([stock_fail, ok], [ok, stock_fail]).verdict is Verdict.NOT_REPRODUCED
     assert grade([stock_fail] * 3, [ok, stock_fail, ok]).verdict is Verdict.NOT_FIXED
     assert grade([], []).verdict is Verdict.ERROR
 
