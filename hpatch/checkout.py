@@ -910,6 +910,12 @@ def commit_diff_paths(checkout: Checkout, sha: str, paths: Sequence[str]) -> str
                         "--", *paths, strip=False)
 
 
+def changed_paths(checkout: Checkout, old: str, new: str, pattern: str) -> list[str]:
+    """The paths matching a pathspec pattern whose contents differ between two revisions."""
+    out = checkout.git("diff", "--name-only", "--no-renames", old, new, "--", pattern)
+    return [p for p in out.splitlines() if p]
+
+
 def tree_diff_paths(checkout: Checkout, old: str, new: str, paths: Sequence[str]) -> str:
     return checkout.git("diff", *_DIFF_FLAGS, "--full-index", "--binary", old, new, "--", *paths,
                         strip=False)

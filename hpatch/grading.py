@@ -4,10 +4,10 @@ files, never re-run."""
 from __future__ import annotations
 
 import re
-from math import comb
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from math import comb
 
 BEGIN = "HPATCH-RESULT-BEGIN"
 END = "HPATCH-RESULT-END"
@@ -135,16 +135,20 @@ def frame_key(frame: str) -> str:
     return f"{owner.split('$', 1)[0]}.{method}"
 
 
+REMOTE = "org.apache.hadoop.ipc.RemoteException"
 # A server's exception as a RemoteException carries it: its class, then its stack.
 _REMOTE_HEAD = re.compile(r"^\s*[\w$.]+(?:Exception|Error)\b")
 
 
-def _in_changed_code(frames: list[str], message: str, changed: Collection[str]) -> str:
+def _in_changed_code(frames: list[str], message: str, changed: Collection[str],
+                     exception: str = "") -> str:
     """The first frame (of the exception, its causes, or a remote stack in its message)
     that lies in a method the fix changes. A message that is no exception's stack (a
     wait's thread dump: "Timed out waiting for condition. Thread diagnostics: ...")
-    names frames of threads the failure did not pass through: they do not count."""
-    remote = _MESSAGE_FRAME.findall(message) if _REMOTE_HEAD.match(message) else []
+    names frames of threads the failure did not pass through: they do not count. A
+    RemoteException's message is the server's stack after the server's own message."""
+    is_remote = exception.startswith(REMOTE) or bool(_REMOTE_HEAD.match(message))
+    remote = _MESSAGE_FRAME.findall(message) if is_remote else []
     candidates = frames + [f"{c}.{m}" for c, m in remote]
     return next((f for f in candidates if frame_key(f) in changed), "")
 
@@ -188,7 +192,7 @@ def _grade_test(test: dict[str, str], test_class: str,
     if mockito:
         # A verify(...) of the test that failed: the test's own assertion.
         return Outcome(Kind.ASSERTION, mockito, name)
-    hit = _in_changed_code(frames, message, changed) if changed else ""
+    hit = _in_changed_code(frames, message, changed, exception) if changed else ""
     if hit and not first_line.startswith(SETUP_PREFIX):
         return Outcome(Kind.CHANGED_CODE, f"{exception}: {first_line} (through {hit})", name,
                        frame=hit)

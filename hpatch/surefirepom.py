@@ -482,7 +482,8 @@ def report_block(reports: Path, test_class: str, methods: Sequence[str] = ()) ->
             + "".join(line + "\n" for line in lines) + f"{END}\n")
 
 
-_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
+# a class name, or RemoteException's `org.apache.hadoop.ipc.RemoteException(java.io.X)`
+_CLASS = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\([\w$.]+\))?$")
 _FRAME = re.compile(r"^\s*at ([\w$.<>]+)\.([\w$<>]+)\(", re.MULTILINE)
 _HEAD = re.compile(r"^(?:Caused by: )?([\w$.]+(?:Exception|Error|Failure|Throwable)[\w$]*)"
                    r"(?::|$)", re.MULTILINE)

@@ -152,46 +152,89 @@ def _header(code: str, method: testmethods.Method) -> tuple[int, str]:
     return method.first_line - 1 + offset, header
 
 
+def _declarations(text: str, code: str) -> dict[tuple[str, str], tuple[int, str]]:
+    """Methods and constructors by (name, parameters as written): the line (0-based) of
+    the name and the declaration up to its body; overloads written alike are left out."""
+    found: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for m in testmethods.all_methods(text):
+        at, header = _header(code, m)
+        params = " ".join(header.split("(", 1)[-1].split())
+        found.setdefault((m.name, params), []).append((at, header))
+    return {key: places[0] for key, places in found.items() if len(places) == 1}
+
+
+def _modifier(header: str) -> str:
+    found = _MODIFIER.search(header)
+    return found.group(1) if found else ""
+
+
+def _widen_line(text: str, code: str, at: int, was: str, now: str) -> str | None:
+    """Line `at` of text with its access modifier `was` made `now`; None when the
+    modifier sits on another line than the name, or an annotation opens the line."""
+    line = text.splitlines(keepends=True)[at]
+    if was:
+        keyword = _MODIFIER.search(code.splitlines(keepends=True)[at])
+        if keyword is None:
+            return None  # the modifier sits on another line than the name: left alone
+        return (line[:keyword.start()] + now + line[keyword.end():] if now
+                else line[:keyword.start()] + line[keyword.end():].lstrip(" "))
+    if line.lstrip().startswith("@"):
+        return None
+    indent = len(line) - len(line.lstrip())
+    return line[:indent] + f"{now} " + line[indent:]
+
+
 def _widened(stock: str, patched: str) -> list[tuple[int, str, str]]:
     """The methods and constructors whose visibility the fix widens (private -> package,
     as YARN-4365 does for FileSystemNodeLabelsStore.setFileSystem so that its test can
     override it): (stock line, that line widened, `name (from -> to)`). A declaration
     is paired by its name and parameters; stock keeps its own body."""
-    stock_code, patched_code = javasrc.strip(stock), javasrc.strip(patched)
-
-    def declarations(text: str, code: str) -> dict[tuple[str, str], tuple[int, str]]:
-        found: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for m in testmethods.all_methods(text):
-            at, header = _header(code, m)
-            params = " ".join(header.split("(", 1)[-1].split())
-            found.setdefault((m.name, params), []).append((at, header))
-        return {key: places[0] for key, places in found.items() if len(places) == 1}
-
-    before = declarations(stock, stock_code)
+    stock_code = javasrc.strip(stock)
+    before = _declarations(stock, stock_code)
     found: list[tuple[int, str, str]] = []
-    for key, (_at, new_header) in declarations(patched, patched_code).items():
+    for key, (_at, new_header) in _declarations(patched, javasrc.strip(patched)).items():
         if key not in before:
             continue
         at, old_header = before[key]
-        was = (_MODIFIER.findall(old_header) or [""])[0]
-        now = (_MODIFIER.findall(new_header) or [""])[0]
+        was, now = _modifier(old_header), _modifier(new_header)
         if _VISIBILITY[now] <= _VISIBILITY[was]:
             continue
-        line = stock.splitlines(keepends=True)[at]
-        code_line = stock_code.splitlines(keepends=True)[at]
-        if was:
-            keyword = _MODIFIER.search(code_line)
-            if keyword is None:
-                continue  # the modifier sits on another line than the name: left alone
-            line = (line[:keyword.start()] + now + line[keyword.end():] if now
-                    else line[:keyword.start()] + line[keyword.end():].lstrip(" "))
-        else:
-            indent = len(line) - len(line.lstrip())
-            if line.lstrip().startswith("@"):
-                continue
-            line = line[:indent] + f"{now} " + line[indent:]
-        found.append((at, line, f"{key[0]} ({was or 'package'} -> {now or 'package'})"))
+        line = _widen_line(stock, stock_code, at, was, now)
+        if line is not None:
+            found.append((at, line, f"{key[0]} ({was or 'package'} -> {now or 'package'})"))
     return sorted(found)
+
+
+def widened_upstream(release: str, later: str) -> list[tuple[str, str, str, str]]:
+    """What an earlier upstream change widened between a release's file and a later
+    one: (name, parameters, from, to) for each method or constructor whose access the
+    later file widens (HDFS-9198 made DatanodeStorageInfo.getStorageID() public; the
+    2.7 test of HDFS-9958 calls it from another package)."""
+    before = _declarations(release, javasrc.strip(release))
+    found = []
+    for key, (_at, header) in _declarations(later, javasrc.strip(later)).items():
+        if key in before:
+            was, now = _modifier(before[key][1]), _modifier(header)
+            if _VISIBILITY[now] > _VISIBILITY[was]:
+                found.append((key[0], key[1], was or "package", now or "package"))
+    return sorted(found)
+
+
+def open_to(text: str, name: str, params: str, now: str) -> str | None:
+    """text with the declaration name(params) widened to `now` (public, protected,
+    package); None when the file has no such declaration or it is as wide already, or
+    its modifier cannot be told on the name's line. The body is the file's own."""
+    code = javasrc.strip(text)
+    place = _declarations(text, code).get((name, params))
+    wanted = "" if now == "package" else now
+    if place is None or _VISIBILITY[wanted] <= _VISIBILITY[_modifier(place[1])]:
+        return None
+    line = _widen_line(text, code, place[0], _modifier(place[1]), wanted)
+    if line is None:
+        return None
+    lines = text.splitlines(keepends=True)
+    lines[place[0]] = line
+    return "".join(lines)
 
 
 def _arity(header: str) -> int | None:
@@ -288,6 +331,48 @@ def prepare_work(work: Path) -> Hooks:
             original.write_text(text, encoding="utf-8", errors="surrogateescape")
         (work / HOOKS).write_text("".join(f"{h}\n" for h in hooks.added))
     return hooks
+
+
+def open_access(work: Path, accesses: list[dict[str, str]],
+                others: tuple[dict[str, str], dict[str, str]]) -> list[str]:
+    """Open on both sides the methods an earlier upstream change widened that the test
+    calls (the entry's `test_access`): each side's file as it is in the work directory
+    (the fix's own) or else as the checkout has it (others: stock's, patched's), with
+    only the declaration's access changed. Returns what was opened, with its commit."""
+    opened: list[str] = []
+    for access in accesses:
+        relative = _below_java(access["path"])
+        label = (f"{injection.owner_of(relative)}.{access['method']} ({access['from']} -> "
+                 f"{access['to']}, as {access.get('commit') or 'upstream'} has it)")
+        texts: dict[str, str] = {}
+        for side, other in zip(("stock", "patched"), others, strict=True):
+            target = work / "src" / side / relative
+            text = target.read_text(encoding="utf-8", errors="surrogateescape") if (
+                target.is_file()) else other.get(relative)
+            if text is None:
+                break
+            wider = open_to(text, access["method"], access["params"], access["to"])
+            if wider is None:
+                break
+            texts[side] = wider
+        if len(texts) != 2:
+            continue  # a side lacks the declaration, or has it as wide: left as it is
+        plain = work / "src" / PLAIN / relative  # stock without the fix's hooks
+        if plain.is_file():
+            text = plain.read_text(encoding="utf-8", errors="surrogateescape")
+            texts[PLAIN] = open_to(text, access["method"], access["params"],
+                                   access["to"]) or text
+        for side, text in texts.items():
+            target = work / "src" / side / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", errors="surrogateescape")
+        opened.append(label)
+    return opened
+
+
+def _below_java(path: str) -> str:
+    marker = "/src/main/java/"
+    return path.split(marker, 1)[1] if marker in path else path
 
 
 _ABSTRACT = re.compile(r"(?<![\w$.])(?!(?:return|new|throw|else)\b)[\w$<>\[\],.?]+\s+"

@@ -15,6 +15,7 @@ from typing import Any
 
 from hpatch import builders, grading, records, surefire, surefirepom, testsupport, workers
 from hpatch.assess import Assessment
+from hpatch.builders import overlay
 from hpatch.checkout import Checkout
 from hpatch.errors import HpatchError
 from hpatch.forks import Base
@@ -152,6 +153,14 @@ def run_cell(spec: CellSpec, checkout: Checkout, builder: builders.Builder, runt
         if hooks.widened:
             base.notes.append("visibility the fix widens for its test, widened on stock too "
                               f"(the bodies are stock's): {', '.join(hooks.widened)}")
+        accesses = list(variant.imported.get("test_access", [])) if variant else []
+        if accesses:
+            others = overlay.other_files(checkout, spec.assessment,
+                                         [a["path"] for a in accesses])
+            opened = testsupport.open_access(spec.work, accesses, others)
+            if opened:
+                base.notes.append("access an earlier upstream change widened, opened on both "
+                                  f"sides for the test (bodies as they are): {', '.join(opened)}")
         loosened = testsupport.loosen_overrides(spec.work)
         if loosened:
             base.notes.append("@Override left off empty test methods that implement a member "

@@ -556,3 +556,46 @@ def test_a_wait_of_the_tests_own_that_never_came_true_is_its_assertion() -> None
     timed = log(failed("org.junit.runners.model.TestTimedOutException",
                        "test timed out after 1000 milliseconds", f"{wait};{CLS}.t"))
     assert parse_run(timed, 1, CLS).kind is Kind.BROKEN
+
+
+def test_access_an_earlier_change_widened_is_opened_on_both_sides(tmp_path: object) -> None:
+    """HDFS-9958's test calls getStorageID() and getStorageInfos() from another package;
+    HDFS-9198 had made them public. Both sides get the checkout's files with only those
+    declarations opened; a file of the fix's own is opened where it already is."""
+    from pathlib import Path
+
+    from hpatch import testsupport
+    work = Path(str(tmp_path))
+    info = ("package b;\npublic class Info {\n  String getStorageID() {\n    return id;\n  }\n"
+            "  public String getName() {\n    return name;\n  }\n}\n")
+    assert testsupport.widened_upstream(info, info.replace(
+        "  String getStorageID", "  public String getStorageID")) == [
+        ("getStorageID", ")", "package", "public")]
+    desc_stock = "package b;\nclass Desc {\n  Info[] getStorageInfos() {\n    return a;\n  }\n}\n"
+    desc_fixed = desc_stock.replace("return a;", "return b;")
+    for side, text in (("stock", desc_stock), ("patched", desc_fixed)):
+        (work / "src" / side / "b").mkdir(parents=True)
+        (work / "src" / side / "b" / "Desc.java").write_text(text)
+    path = "m/src/main/java/b/{}.java"
+    accesses = [
+        {"path": path.format("Info"), "method": "getStorageID", "params": ")",
+         "from": "package", "to": "public", "commit": "HDFS-9198 (9fa300ad1f4)"},
+        {"path": path.format("Desc"), "method": "getStorageInfos", "params": ")",
+         "from": "package", "to": "public", "commit": "HDFS-9198 (9fa300ad1f4)"},
+        {"path": path.format("Info"), "method": "getName", "params": ")",  # public already
+         "from": "package", "to": "public", "commit": ""},
+        {"path": path.format("Gone"), "method": "x", "params": ")", "from": "private",
+         "to": "public", "commit": ""}]
+    opened = testsupport.open_access(work, accesses, ({"b/Info.java": info},
+                                                      {"b/Info.java": info}))
+    assert opened == ["Info.getStorageID (package -> public, as HDFS-9198 (9fa300ad1f4) has it)",
+                      "Desc.getStorageInfos (package -> public, as HDFS-9198 (9fa300ad1f4) "
+                      "has it)"]
+    for side in ("stock", "patched"):
+        assert (work / "src" / side / "b" / "Info.java").read_text() == info.replace(
+            "  String getStorageID", "  public String getStorageID")
+    assert (work / "src" / "stock" / "b" / "Desc.java").read_text() == desc_stock.replace(
+        "  Info[]", "  public Info[]")
+    assert (work / "src" / "patched" / "b" / "Desc.java").read_text() == desc_fixed.replace(
+        "  Info[]", "  public Info[]")  # the fix's own body stays
+    assert not (work / "src" / "stock" / "b" / "Gone.java").exists()

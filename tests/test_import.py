@@ -700,6 +700,36 @@ def test_an_override_of_a_method_an_earlier_change_added_names_it(upstream: Path
     assert variant["imported"]["prerequisites"] == [earlier]
 
 
+def test_access_an_earlier_change_widened_for_the_test_is_recorded_not_carried(
+        upstream: Path, tmp_path: Path) -> None:
+    """HDFS-9958's 2.7 test calls DatanodeStorageInfo.getStorageID() from another
+    package; HDFS-9198, a large change before it, made that public. The entry records
+    the access (and the commit) for verify to open on both sides; the variant does not
+    carry it, nor the earlier change."""
+    util = f"{COMMON}/src/main/java/org/apache/hadoop/util"
+    repo = _line(upstream, tmp_path, "access")
+    _edit(repo, f"{util}/ReflectionUtils.java", "  static int getCacheSize() {",
+          "  public static int getCacheSize() {")
+    earlier = _commit(repo, "HADOOP-90064. Open the cache size. Contributed by T.")
+    elsewhere = f"{COMMON}/src/test/java/org/apache/hadoop/io/TestCacheSizeImported.java"
+    _write(repo, elsewhere, "package org.apache.hadoop.io;\n\nimport static org.junit.Assert."
+           "assertTrue;\n\nimport org.apache.hadoop.util.ReflectionUtils;\nimport org.junit."
+           "Test;\n\npublic class TestCacheSizeImported {\n  @Test\n  public void testSize() "
+           "{\n    assertTrue(ReflectionUtils.getCacheSize() >= 0);\n  }\n}\n")
+    _fix_with_test(repo, "HADOOP-90065", "rel/release-2.4.5")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90065", "--releases", "2.4.1")
+    assert code == 0, err
+    variant = tomllib.loads((team / "HADOOP-90065" / "variants.toml").read_text())["variant"][0]
+    assert variant["imported"]["test_access"] == [{
+        "path": f"{util}/ReflectionUtils.java", "method": "getCacheSize", "params": ")",
+        "from": "package", "to": "public", "commit": f"HADOOP-90064 ({earlier[:11]})"}]
+    assert variant["imported"]["prerequisites"] == []
+    assert "ReflectionUtils" not in (team / "HADOOP-90065" / variant["patch"]).read_text()
+    review = tomllib.loads((team / "HADOOP-90065" / "fix.toml").read_text())["imported"]["review"]
+    assert "ReflectionUtils.getCacheSize (package -> public, HADOOP-90064" in review, review
+
+
 def test_a_binary_test_resource_the_fix_adds_goes_with_its_test(upstream: Path,
                                                                  tmp_path: Path) -> None:
     """MAPREDUCE-6558's compressed input file: beside the test, on its classpath."""

@@ -356,3 +356,29 @@ def test_frames_in_a_reports_message_are_not_the_failures(tmp_path: Path) -> Non
     assert "caused=1" not in block
     outcome = grading.parse_run(block, 1, "x.TestY")
     assert outcome.kind is Kind.ASSERTION, outcome
+
+
+def test_a_remote_exceptions_server_stack_is_where_it_went(tmp_path: Path) -> None:
+    """HDFS-9958 on stock: the NameNode's `assert` in BlockManager.createLocatedBlock
+    (a method the fix changes) comes back as RemoteException(java.lang.AssertionError),
+    the server's stack in its message. Surefire writes that type with the wrapped class
+    in parentheses; the server's frames count as the failure's, the client's as well."""
+    said = ("isCorrupt: false numMachines: 3\n\tat org.apache.hadoop.hdfs.server."
+            "blockmanagement.BlockManager.createLocatedBlock(BlockManager.java:862)\n"
+            "\tat org.apache.hadoop.ipc.Server$Handler.run(Server.java:2045)\n")
+    kind = "org.apache.hadoop.ipc.RemoteException(java.lang.AssertionError)"
+    (tmp_path / "TEST-x.TestY.xml").write_text(
+        '<testsuite name="x.TestY"><testcase name="t" classname="x.TestY">'
+        '<error message="' + said.replace("\n", "&#10;") + f'" type="{kind}">'
+        f"{kind}: {said}"
+        "\tat org.apache.hadoop.ipc.Client.call(Client.java:1476)\n"
+        "\tat x.TestY.t(TestY.java:244)\n"
+        "</error></testcase></testsuite>")
+    block = surefirepom.report_block(tmp_path, "x.TestY")
+    assert f"exception={kind}\t" in block
+    changed = ["org.apache.hadoop.hdfs.server.blockmanagement.BlockManager.createLocatedBlock"]
+    outcome = grading.parse_run(block, 1, "x.TestY", changed)
+    assert outcome.kind is Kind.CHANGED_CODE, outcome
+    assert outcome.frame == changed[0]
+    # not the test's own assertion: the server's
+    assert grading.parse_run(block, 1, "x.TestY").kind is Kind.BROKEN

@@ -100,6 +100,21 @@ def _source_relative(path: str) -> str:
     return path.split(marker, 1)[1] if marker in path else path
 
 
+def other_files(checkout: Checkout, assessment: Assessment,
+                paths: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Files beside the fix's, as each side has them (below src/main/java): the
+    checkout's own text, from git objects."""
+    applied = assessment.state is State.APPLIED and assessment.commit
+    revs = (f"{assessment.commit}^", assessment.commit) if applied else ("HEAD", "HEAD")
+    sides: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    for found, rev in zip(sides, revs, strict=True):
+        for path in paths:
+            text = checkout.read_blob(str(rev), path)
+            if text is not None:
+                found[_source_relative(path)] = text
+    return sides
+
+
 def _sides(checkout: Checkout, assessment: Assessment) -> tuple[dict[str, str], dict[str, str]]:
     """The touched files before and after the fix, from git objects (not the work tree)."""
     fix = assessment.fix

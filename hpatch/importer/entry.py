@@ -54,11 +54,14 @@ def build_entry(fix_id: str, tmp: Path, good: list[Port], history: History,
         name = str(port.release)
         patch = entry / "variants" / f"{name}.patch"
         patch.write_text(port.patch, encoding="utf-8", errors="surrogateescape")
-        variants.append(Variant(name, ranges[name], patch, made_for=name, imported={
+        imported: dict[str, object] = {
             "commits": [c.sha for c in port.commits], "release": name, "tag": port.tag,
             "prerequisites": [c.sha for c in port.prerequisites],
             "prerequisite_subjects": [clean_subject(c)[:80] for c in port.prerequisites],
-            "method": port.method, "offsets": port.offsets}))
+            "method": port.method, "offsets": port.offsets}
+        if port.test_access:
+            imported["test_access"] = port.test_access
+        variants.append(Variant(name, ranges[name], patch, made_for=name, imported=imported))
         repro_sets.append(_write_reproducer(entry, port))
     catalog_mod.write_variants(entry, variants)
     text = _fix_toml(fix_id, good, history, source, repro_sets, ranges, old, ports)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpatch import checkout as git_ops
-from hpatch import forks, patching, testmethods, upstream
+from hpatch import forks, javasrc, patching, testmethods, upstream
 from hpatch.checkout import Author, Checkout
 from hpatch.errors import UsageError
 from hpatch.releases import Release
@@ -50,6 +50,8 @@ class Port:
     declared_deps: list[str] = field(default_factory=list)  # its test-scope libraries
     notes: list[str] = field(default_factory=list)
     patch: str = ""
+    # access an earlier upstream change widened and the tests use, opened on both sides
+    test_access: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,7 @@ def carry(source: Checkout, history: History, target: Target,
         return port
     port.patch = _variant_patch(source, history, port)
     _note_hooks(source, port)
+    port.test_access = _test_access(source, port)
     if target.repo is not None:
         _check_repo(target.repo, port)
     return port
@@ -351,6 +354,70 @@ def _note_hooks(source: Checkout, port: Port) -> None:
     if hooks.behaviour:
         port.notes.append("new members the change's own code calls, never put on stock (a "
                           f"test that needs one is inconclusive): {', '.join(hooks.behaviour)}")
+
+
+def _test_access(source: Checkout, port: Port) -> list[dict[str, str]]:
+    """The methods whose access an earlier upstream change widened and the tests call
+    from where the release's access does not reach: HDFS-9958's test, written after
+    HDFS-9198 made DatanodeStorageInfo.getStorageID() public, calls it from another
+    package. Verify opens them on both sides (bodies as the checkout has them): the
+    test compiles, and neither side's behaviour changes. Each names its commit."""
+    from hpatch import testsupport
+    if not port.commits:
+        return []
+    later = f"{port.commits[0].sha}^"  # what the tests were written against
+    tests = {_package_of(p): "" for p in {**port.tests, **port.extra_tests}}
+    for path, text in {**port.tests, **port.extra_tests}.items():
+        tests[_package_of(path)] += javasrc.strip(text) + "\n"  # the code, by package
+    code = "".join(tests.values())
+    found: list[dict[str, str]] = []
+    for path in git_ops.changed_paths(source, port.tag, later, "*/src/main/java/*.java"):
+        simple = path.rsplit("/", 1)[-1][:-len(".java")]
+        if not re.search(rf"(?<![\w$]){re.escape(simple)}(?![\w$])", code):
+            continue
+        release, after = source.read_blob(port.tag, path), source.read_blob(later, path)
+        if release is None or after is None:
+            continue
+        for name, params, was, now in testsupport.widened_upstream(release, after):
+            call = re.compile(rf"(?<![\w$]){re.escape(name)}\s*\(")
+            # called where the release's access does not reach: from another package,
+            # or at all when it was private
+            if not any(call.search(text) for package, text in tests.items()
+                       if was == "private" or package != _package_of(path)):
+                continue
+            found.append({"path": path, "method": name, "params": params, "from": was,
+                          "to": now, "commit": _widening_commit(source, port.tag, later,
+                                                                path, name, was, now)})
+    if found:
+        port.notes.append("access an earlier upstream change widened, which the tests use "
+                          "and verify opens on both sides: " + ", ".join(
+                              f"{a['path'].rsplit('/', 1)[-1][:-5]}.{a['method']} "
+                              f"({a['from']} -> {a['to']}, {a['commit']})" for a in found))
+    return found
+
+
+def _package_of(path: str) -> str:
+    for marker in ("/src/main/java/", "/src/test/java/"):
+        if marker in path:
+            return path.split(marker, 1)[1].rsplit("/", 1)[0]
+    return path.rsplit("/", 1)[0]
+
+
+def _widening_commit(source: Checkout, tag: str, later: str, path: str, name: str,
+                     was: str, now: str) -> str:
+    """The upstream commit between the release and the tests' own that widened a
+    method: the newest one there whose diff takes a declaration of it from `was` access
+    to `now` ("-  String getStorageID() {" / "+  public String getStorageID() {")."""
+    def declared(sign: str, access: str) -> re.Pattern[str]:
+        keyword = rf"\b{access}\b.*" if access != "package" else ""
+        return re.compile(rf"^\{sign}\s.*{keyword}(?<![\w$.]){re.escape(name)}\s*\(",
+                          re.MULTILINE)
+    for entry in reversed(git_ops.log_range(source, f"{tag}..{later}", [path])):
+        diff = source.git("show", "--format=", entry.sha, "--", path, strip=False)
+        if declared("+", now).search(diff) and declared("-", was).search(diff):
+            found = re.match(r"\s*([A-Z][A-Z0-9]+-\d+)", entry.subject)
+            return f"{found.group(1)} ({entry.sha[:11]})" if found else entry.sha[:11]
+    return ""
 
 
 def _failed_hunks(source: Checkout, sha: str, tree: str, commit: Commit) -> list[str]:
