@@ -916,6 +916,11 @@ def changed_paths(checkout: Checkout, old: str, new: str, pattern: str) -> list[
     return [p for p in out.splitlines() if p]
 
 
+def show_paths(checkout: Checkout, sha: str, paths: Sequence[str]) -> str:
+    """sha's own diff to these paths, without its message."""
+    return checkout.git("show", "--format=", sha, "--", *paths, strip=False)
+
+
 def tree_diff_paths(checkout: Checkout, old: str, new: str, paths: Sequence[str]) -> str:
     return checkout.git("diff", *_DIFF_FLAGS, "--full-index", "--binary", old, new, "--", *paths,
                         strip=False)

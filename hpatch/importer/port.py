@@ -413,7 +413,7 @@ def _widening_commit(source: Checkout, tag: str, later: str, path: str, name: st
         return re.compile(rf"^\{sign}\s.*{keyword}(?<![\w$.]){re.escape(name)}\s*\(",
                           re.MULTILINE)
     for entry in reversed(git_ops.log_range(source, f"{tag}..{later}", [path])):
-        diff = source.git("show", "--format=", entry.sha, "--", path, strip=False)
+        diff = git_ops.show_paths(source, entry.sha, [path])
         if declared("+", now).search(diff) and declared("-", was).search(diff):
             found = re.match(r"\s*([A-Z][A-Z0-9]+-\d+)", entry.subject)
             return f"{found.group(1)} ({entry.sha[:11]})" if found else entry.sha[:11]
