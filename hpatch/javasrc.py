@@ -64,3 +64,8 @@ def strip(source: str) -> str:
 def is_source(path: str) -> bool:
     """Whether path is a file whose probes should read code only."""
     return path.endswith(SUFFIXES)
+
+
+def without_comments(source: str) -> str:
+    """source with comments blanked and literals as they are."""
+    return _TOKEN.sub(lambda m: m.group(0) if m.group("quote") else _blank(m.group(0)), source)

@@ -22,6 +22,7 @@ from hpatch import injection, javasrc, testmethods
 
 CHANGED = "changed-methods.txt"
 HOOKS = "stock-hooks.txt"
+SUPPORT_ONLY = "support-only.txt"  # the fix's production change is its hooks alone
 PLAIN = "stock-plain"
 
 
@@ -57,6 +58,10 @@ class Hooks:
     # declarations whose visibility the fix widens, widened on stock with stock's bodies:
     # "Class.method (private -> package)"; a test overrides or calls them
     widened: list[str] = field(default_factory=list)
+    # all the fix changes in production code is the members in added: stock with them
+    # is the fix's code (HADOOP-12682 adds UserGroupInformation.logoutUserFromKeytab for
+    # its tests, and changes nothing else), so no test can tell the sides apart
+    support_only: bool = False
 
 
 _calls = injection.calls
@@ -135,7 +140,29 @@ def find_hooks(stock: dict[str, str], patched: dict[str, str]) -> Hooks:
         texts[relative] = before
     injections = [f"{label} (called at {', '.join(injection.where(s) for s in sites[label])})"
                   for label in sorted(kept & set(sites))]
-    return Hooks([c[1] for c in candidates], behaviour, texts, injections, widened_labels)
+    only = (bool(candidates) and not injections and not widened and set(stock) == set(patched)
+            and all(_same_code(stock[r], _without(patched[r], [c[2] for c in candidates
+                                                                if c[0] == r]))
+                    for r in patched))
+    return Hooks([c[1] for c in candidates], behaviour, texts, injections, widened_labels,
+                 only)
+
+
+def _without(text: str, members: list[testmethods.Method]) -> str:
+    lines = text.splitlines(keepends=True)
+    for m in sorted(members, key=lambda m: m.first_line, reverse=True):
+        del lines[m.first_line - 1:m.last_line]
+    return "".join(lines)
+
+
+_IMPORTS = re.compile(r"^\s*import\s[^;]*;", re.MULTILINE)
+
+
+def _same_code(one: str, other: str) -> bool:
+    """The same code but for comments, imports and layout (literals count)."""
+    def code(text: str) -> str:
+        return re.sub(r"\s+", "", _IMPORTS.sub("", javasrc.without_comments(text)))
+    return code(one) == code(other)
 
 
 _VISIBILITY = {"private": 0, "": 1, "protected": 2, "public": 3}
@@ -330,6 +357,8 @@ def prepare_work(work: Path) -> Hooks:
                                           errors="surrogateescape")
             original.write_text(text, encoding="utf-8", errors="surrogateescape")
         (work / HOOKS).write_text("".join(f"{h}\n" for h in hooks.added))
+    if hooks.support_only:
+        (work / SUPPORT_ONLY).write_text("".join(f"{h}\n" for h in hooks.added))
     return hooks
 
 

@@ -413,6 +413,11 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
         touched = len(_read(work / "sources-stock.txt").splitlines())
         return Grade(Verdict.COMPILED, f"stock, patched ({touched} file(s)) and the "
                      "reproducer compile against the release's jars")
+    only = _read(work / testsupport.SUPPORT_ONLY).split()
+    if only:
+        return Grade(Verdict.INCONCLUSIVE, "all the fix changes in production code is test "
+                     f"support, which stock gets too ({', '.join(only)}): both sides run the "
+                     "same code, so no test can show the fix", kind="test-support-only")
     changed = set(testsupport.read_changed(work))
     bases = testsupport.test_bases(work, test_class)
     chosen = [m for m in _read(work / "test-methods.txt").strip().split(",") if m] if (

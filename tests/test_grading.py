@@ -368,7 +368,8 @@ def test_a_test_that_fails_either_way_is_set_aside_only_to_verify(tmp_path: obje
     """HADOOP-12213 tidies testRTEDuringConnectionSetup, which fails here the same way
     with and without the fix, and adds testInterrupted, which shows the bug: the first
     is set aside, named, and the fix is verified by the second. A test failing either
-    way never makes a verdict by itself (HADOOP-12682 stays not-fixed)."""
+    way never makes a verdict by itself; where all the fix changes is test support that
+    stock gets too (HADOOP-12682), the sides run the same code: inconclusive."""
     from pathlib import Path
 
     from hpatch.verify import grade_work
@@ -392,6 +393,11 @@ def test_a_test_that_fails_either_way_is_set_aside_only_to_verify(tmp_path: obje
         "(set aside, failing the same way with and without the fix: tidied)")
     write(log(same, "test=shows\tstatus=passed"), log(same, "test=shows\tstatus=passed"))
     assert grade_work(work, CLS, 1).verdict is Verdict.NOT_FIXED
+    (work / "support-only.txt").write_text("Ugi.logoutUserFromKeytab\n")
+    same_code = grade_work(work, CLS, 1)
+    assert (same_code.verdict, same_code.kind) == (Verdict.INCONCLUSIVE, "test-support-only")
+    assert "(Ugi.logoutUserFromKeytab)" in same_code.reason
+    (work / "support-only.txt").unlink()
     # a different failure on the patched side is no "either way"
     other = same.replace("message=null", "message=other")
     write(log(same, bug), log(other, "test=shows\tstatus=passed"))
@@ -599,3 +605,26 @@ def test_access_an_earlier_change_widened_is_opened_on_both_sides(tmp_path: obje
     assert (work / "src" / "patched" / "b" / "Desc.java").read_text() == desc_fixed.replace(
         "  Info[]", "  public Info[]")  # the fix's own body stays
     assert not (work / "src" / "stock" / "b" / "Gone.java").exists()
+
+
+def test_a_fix_whose_production_change_is_only_test_support_shows_nothing() -> None:
+    """HADOOP-12682 fixes TestKMS and adds UserGroupInformation.logoutUserFromKeytab for
+    it, which no production code calls: with the hook on stock both sides run the same
+    code, and the test that fails on both (for its own reasons) is no not-fixed."""
+    from hpatch import testsupport
+    stock = ('package p;\nimport a.B;\nclass Ugi {\n  void login() {\n    log("in");\n  }\n'
+             '}\n')
+    hook = ("  /** Log out. */\n  @Public\n  public void logout() {\n"
+            '    log("out");\n  }\n\n')
+    patched = stock.replace("  void login()", hook + "  void login()").replace(
+        "import a.B;\n", "import a.B;\nimport a.C;\n")
+    only = testsupport.find_hooks({"p/Ugi.java": stock}, {"p/Ugi.java": patched})
+    assert only.added == ["Ugi.logout"] and only.support_only
+    for other in (patched.replace('log("in")', 'log("in!")'),   # a literal is code
+                  patched.replace("class Ugi {\n", "class Ugi {\n  int n;\n")):
+        more = testsupport.find_hooks({"p/Ugi.java": stock}, {"p/Ugi.java": other})
+        assert more.added == ["Ugi.logout"] and not more.support_only
+    # a comment-only change adds no hook: it is graded as it runs (a sabotage is not-fixed)
+    comment = testsupport.find_hooks({"p/Ugi.java": stock}, {"p/Ugi.java": stock.replace(
+        "  void login()", "  // fixed\n  void login()")})
+    assert not comment.added and not comment.support_only
