@@ -730,6 +730,29 @@ def test_access_an_earlier_change_widened_for_the_test_is_recorded_not_carried(
     assert "ReflectionUtils.getCacheSize (package -> public, HADOOP-90064" in review, review
 
 
+def test_a_change_that_adds_only_test_support_says_no_test_can_show_it(
+        upstream: Path, tmp_path: Path) -> None:
+    """HADOOP-12682 fixes a test and adds UserGroupInformation.logoutUserFromKeytab for
+    it, which no production code calls: the review says verify will run the same code
+    on both sides."""
+    repo = _line(upstream, tmp_path, "support")
+    _edit(repo, STRING_UTILS, "  /** The same as String.format(",
+          "  public static int zeroForTests() {\n    return 0;\n  }\n\n"
+          "  /** The same as String.format(")
+    _write(repo, TEST_FILE, TEST_BEFORE.replace(
+        "  @Test\n  public void testUnrelatedBroken",
+        "  @Test\n  public void testZero() {\n    assertEquals(0, StringUtils.zeroForTests());"
+        "\n  }\n\n  @Test\n  public void testUnrelatedBroken"))
+    _commit(repo, "HADOOP-90066. Fix TestStringUtilsImported. Contributed by T.")
+    git(repo, "tag", "rel/release-2.4.4")
+    team = tmp_path / "team"
+    code, _, err = _import(repo, team, "HADOOP-90066", "--releases", "2.4.1")
+    assert code == 0, err
+    review = tomllib.loads((team / "HADOOP-90066" / "fix.toml").read_text())["imported"]["review"]
+    assert ("all the change adds to production code is test support "
+            "(StringUtils.zeroForTests)") in review, review
+
+
 def test_a_binary_test_resource_the_fix_adds_goes_with_its_test(upstream: Path,
                                                                  tmp_path: Path) -> None:
     """MAPREDUCE-6558's compressed input file: beside the test, on its classpath."""

@@ -341,7 +341,12 @@ def _note_hooks(source: Checkout, port: Port) -> None:
         if (after := source.read_blob(port.tree, path)) is not None:
             patched[relative] = after
     hooks = testsupport.find_hooks(stock, patched)
-    if hooks.added:
+    if hooks.support_only:
+        port.notes.append("all the change adds to production code is test support "
+                          f"({', '.join(hooks.added)}), which verify puts on stock too: both "
+                          "sides run the same code, and no test can show the change "
+                          "(verify says inconclusive, test-support-only)")
+    elif hooks.added:
         port.notes.append("test hooks the change adds (no production code calls them), which "
                           f"verify puts on stock as test support: {', '.join(hooks.added)}")
     if hooks.widened:
