@@ -15,7 +15,14 @@ from hpatch.checkout import Checkout, read_only
 from hpatch.errors import ConflictError, HpatchError, UsageError
 from hpatch.importer.batch import Row, read_ids
 from hpatch.importer.entry import build_entry, write_entry
-from hpatch.importer.port import Port, Target, carry, clean_subject, jira_of, resolve_targets
+from hpatch.importer.port import (
+    Port,
+    Target,
+    carried_ids,
+    carry,
+    clean_subject,
+    resolve_targets,
+)
 from hpatch.releases import Release
 from hpatch.upstream import History
 
@@ -78,7 +85,7 @@ def _one_row(fix_id: str, source: Checkout, tags: dict[str, Release], targets: l
                 write_entry(fix_id, root, good, history, source, existing, ports)
                 catalog_mod.add_to_order(root, [fix_id])
         how = ", ".join(f"{p.release} {p.method}" + (
-            f" (after {', '.join(jira_of(c) for c in p.prerequisites)})"
+            f" (after {', '.join(carried_ids(p))})"
             if p.prerequisites else "") for p in good)
         missed = [p for p in ports if not p.ok]
         if missed:
@@ -161,7 +168,7 @@ def _show(history: History, ports: list[Port]) -> None:
     for port in ports:
         used = ", ".join(c.short for c in port.commits) or "-"
         if port.ok:
-            carried = [f"after {jira_of(c)}" for c in port.prerequisites][:4]
+            carried = [f"after {jira}" for jira in carried_ids(port)][:4]
             detail = "; ".join([*carried, *port.offsets[:3]]) or "-"
             rows.append((str(port.release), used, port.method, detail))
         else:

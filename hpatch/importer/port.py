@@ -752,6 +752,12 @@ def jira_of(commit: Commit) -> str:
     return found.group(1) if found else commit.short
 
 
+def carried_ids(port: Port) -> list[str]:
+    """The prerequisites as a reader knows them, once each (YARN-4105 and its addendum
+    are two commits, one id)."""
+    return list(dict.fromkeys(jira_of(c) for c in port.prerequisites))
+
+
 def clean_subject(commit: Commit) -> str:
     return re.sub(r"\s*\(cherry picked from commit [0-9a-f]+\)", "", commit.entry.subject)
 
