@@ -407,6 +407,10 @@ def grade_work(work: Path, test_class: str, repeat: int) -> Grade:
         if status != 0:
             if side == "repro" and _status(work / "status-compile-repro-patched.txt") == 0:
                 return grading.needs_fix_api(_read(work / "compile-repro.log"))
+            if side == "repro":
+                earlier = grading.needs_earlier_api(_read(work / "compile-repro.log"))
+                if earlier is not None:
+                    return earlier
             name = "the reproducer" if side == "repro" else side
             return grading.compile_failure(name, _read(work / f"compile-{side}.log"))
     if repeat == 0:

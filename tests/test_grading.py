@@ -72,8 +72,8 @@ def test_verdicts() -> None:
 
 
 def test_compile_error_names_the_missing_symbol() -> None:
-    """An upstream test using API the release lacks: an error, naming what is missing
-    (javac's own lines, as a 2.7.1 run of YARN-3857's test printed them)."""
+    """A side that does not compile is an error, naming what is missing (javac's own
+    lines, as a 2.7.1 run of YARN-3857's test printed them)."""
     from hpatch.grading import compile_failure
     javac = ("src/repro/org/apache/hadoop/yarn/server/resourcemanager/rmapp/attempt/"
              "TestRMAppAttemptTransitions.java:1405: error: cannot find symbol\n"
@@ -87,6 +87,39 @@ def test_compile_error_names_the_missing_symbol() -> None:
     assert "cannot find symbol" in result.reason
     assert "symbol:   method hasMasterKey(ApplicationAttemptId)" in result.reason
     assert "location: variable clientToAMTokenManager" in result.reason
+
+
+def test_a_test_needing_api_neither_side_has_is_inconclusive_naming_it(
+        tmp_path: object) -> None:
+    """YARN-3697's test uses ContainerRescheduledEvent, which an earlier upstream change
+    added: it compiles against neither side at 2.7.1. Nothing broke and the test cannot
+    show the bug here: inconclusive, naming the class. A syntax error is still an error."""
+    from pathlib import Path
+
+    from hpatch.grading import needs_earlier_api
+    from hpatch.verify import grade_work
+    javac = ("src/repro/org/apache/hadoop/yarn/server/resourcemanager/scheduler/fair/"
+             "TestFairScheduler.java:114: error: cannot find symbol\n"
+             "import org.apache.hadoop.yarn.server.resourcemanager.scheduler.event."
+             "ContainerRescheduledEvent;\n"
+             "  symbol:   class ContainerRescheduledEvent\n"
+             "  location: package org.apache.hadoop.yarn.server.resourcemanager.scheduler.event\n"
+             "1 error\n")
+    earlier = needs_earlier_api(javac)
+    assert earlier is not None
+    assert (earlier.verdict, earlier.kind) == (Verdict.INCONCLUSIVE, "needs-earlier-api")
+    assert earlier.reason == ("the test needs API that neither side has here (an earlier "
+                              "upstream change, or a part of the fix the variant does not "
+                              "carry): class ContainerRescheduledEvent")
+    assert needs_earlier_api("T.java:3: error: ';' expected\n" + javac) is None
+    work = Path(str(tmp_path))
+    for name, status in (("stock", 0), ("patched", 0), ("repro", 1), ("repro-patched", 1)):
+        (work / f"status-compile-{name}.txt").write_text(f"{status}\n")
+    (work / "compile-repro.log").write_text(javac)
+    assert grade_work(work, CLS, 1).kind == "needs-earlier-api"
+    (work / "compile-repro.log").write_text("T.java:3: error: ';' expected\n")
+    assert (grade_work(work, CLS, 1).verdict, grade_work(work, CLS, 1).kind) == (
+        Verdict.ERROR, "compile")
 
 
 CHANGED = {"org.apache.hadoop.hdfs.server.namenode.FSNamesystem.getBlockLocations"}
