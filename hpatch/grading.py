@@ -406,18 +406,22 @@ def needs_earlier_api(log: str) -> Grade | None:
     errors = [ln.split(": error:", 1)[1] for ln in log.splitlines() if ": error:" in ln]
     if not errors or not all(any(w in e for w in _API_ERRORS) for e in errors):
         return None
-    grade = needs_fix_api(log)
-    return replace(grade, reason=grade.reason.replace(
-        "the test needs API the fix adds or changes, beyond test hooks:",
-        "the test needs API that neither side has here (an earlier upstream change, or "
-        "a part of the fix the variant does not carry):"), kind="needs-earlier-api")
+    return Grade(Verdict.INCONCLUSIVE, "the test needs API that neither side has here (an "
+                 "earlier upstream change, or a part of the fix the variant does not carry): "
+                 f"{_symbols(log)}", kind="needs-earlier-api")
 
 
 def needs_fix_api(log: str) -> Grade:
     """The reproducer compiles against patched, not stock: it needs API the fix adds or
     changes. The test cannot show the bug on stock as it is: inconclusive, never error."""
+    return Grade(Verdict.INCONCLUSIVE, "the test needs API the fix adds or changes, beyond "
+                 f"test hooks: {_symbols(log)}", kind="needs-fix-api")
+
+
+def _symbols(log: str) -> str:
+    """What javac's errors say is missing, each once: `method x(int)`, `class Y`."""
     lines = log.splitlines()
-    symbols = []
+    symbols: list[str] = []
     for at, text in enumerate(lines):
         if ": error:" in text:
             found = _missing_symbol(lines[at + 1:at + 6])
@@ -425,9 +429,7 @@ def needs_fix_api(log: str) -> Grade:
                 text.split(": error:", 1)[1].strip()
             if what not in symbols:
                 symbols.append(what)
-    named = ", ".join(" ".join(s.split()) for s in symbols[:6]) or "(see compile-repro.log)"
-    return Grade(Verdict.INCONCLUSIVE, "the test needs API the fix adds or changes, beyond "
-                 f"test hooks: {named}", kind="needs-fix-api")
+    return ", ".join(" ".join(s.split()) for s in symbols[:6]) or "(see compile-repro.log)"
 
 
 def _missing_symbol(following: list[str]) -> str:

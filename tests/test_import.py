@@ -16,6 +16,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tomllib
@@ -170,6 +171,18 @@ def upstream(cached_release: str, tmp_path_factory: pytest.TempPathFactory) -> P
                      "  /** The same as String.format(")
     git(repo, "checkout", "-q", "trunk")
     return repo
+
+
+def _variant(team: Path, fix_id: str) -> dict[str, Any]:
+    """The first variant an import wrote for fix_id, as its variants.toml says."""
+    variants: list[dict[str, Any]] = tomllib.loads(
+        (team / fix_id / "variants.toml").read_text())["variant"]
+    return variants[0]
+
+
+def _review(team: Path, fix_id: str) -> str:
+    """What the imported entry asks a reviewer to check."""
+    return str(tomllib.loads((team / fix_id / "fix.toml").read_text())["imported"]["review"])
 
 
 def _tree_digest(root: Path) -> str:
@@ -482,12 +495,12 @@ def test_prerequisites_are_named_and_carried_on_request(upstream: Path, tmp_path
     code, _, err = _import(repo, team, "HADOOP-90021", "--releases", "2.4.1",
                            "--with-prerequisites")
     assert code == 0, err
-    variant = tomllib.loads((team / "HADOOP-90021" / "variants.toml").read_text())["variant"][0]
+    variant = _variant(team, "HADOOP-90021")
     assert variant["imported"]["method"] == "with-prerequisites"
     assert variant["imported"]["prerequisites"] == [earlier]
     patch = (team / "HADOOP-90021" / variant["patch"]).read_text()
     assert f"Upstream-Prerequisite: {earlier}" in patch and "idx = 1 + 0" in patch
-    review = tomllib.loads((team / "HADOOP-90021" / "fix.toml").read_text())["imported"]["review"]
+    review = _review(team, "HADOOP-90021")
     assert "carried on top of its prerequisites" in review and earlier[:11] in review
 
 
@@ -517,7 +530,7 @@ def test_a_prerequisite_that_needs_its_own_is_carried_with_it(upstream: Path,
     assert code == 0, err
     # the table says what is carried first, as a reader knows it
     assert "after HADOOP-90022; after HADOOP-90023" in out, out
-    variant = tomllib.loads((team / "HADOOP-90024" / "variants.toml").read_text())["variant"][0]
+    variant = _variant(team, "HADOOP-90024")
     assert variant["imported"]["prerequisites"] == [first, second]
     assert variant["imported"]["prerequisite_subjects"][1].startswith("HADOOP-90023")
     patch = (team / "HADOOP-90024" / variant["patch"]).read_text()
@@ -588,7 +601,7 @@ def test_upstream_tests_are_graded_by_the_rule(upstream: Path, cached_release: s
     code, out, err = _import(repo, team, "HADOOP-90040", "HADOOP-90041", "--releases", "2.4.1")
     assert code == 0, out + err
     # the entry says which test hooks verify will put on stock
-    review = tomllib.loads((team / "HADOOP-90040" / "fix.toml").read_text())["imported"]["review"]
+    review = _review(team, "HADOOP-90040")
     assert "verify puts on stock as test support: StringUtils.nullChecksForTesting" in review
     result = run_hpatch("verify", "HADOOP-90040", "HADOOP-90041", "--version", cached_release,
                         "--catalog", str(team), "--jobs", "2", "--json",
@@ -659,12 +672,12 @@ def test_a_backport_using_an_earlier_changes_helper_names_it(upstream: Path,
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1")
     assert code == 0, err
-    review = tomllib.loads((team / "HADOOP-90061" / "fix.toml").read_text())["imported"]["review"]
+    review = _review(team, "HADOOP-90061")
     assert "uses noneIn, which the release lacks" in review and earlier[:11] in review
     code, _, err = _import(repo, team, "HADOOP-90061", "--releases", "2.4.1",
                            "--with-prerequisites", "--force")
     assert code == 0, err
-    variant = tomllib.loads((team / "HADOOP-90061" / "variants.toml").read_text())["variant"][0]
+    variant = _variant(team, "HADOOP-90061")
     assert variant["imported"]["prerequisites"] == [earlier]
     assert "static boolean noneIn" in (team / "HADOOP-90061" / variant["patch"]).read_text()
 
@@ -690,13 +703,13 @@ def test_an_override_of_a_method_an_earlier_change_added_names_it(upstream: Path
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90063", "--releases", "2.4.1")
     assert code == 0, err
-    review = tomllib.loads((team / "HADOOP-90063" / "fix.toml").read_text())["imported"]["review"]
+    review = _review(team, "HADOOP-90063")
     assert "uses finishedForTesting, which the release lacks" in review, review
     assert earlier[:11] in review
     code, _, err = _import(repo, team, "HADOOP-90063", "--releases", "2.4.1",
                            "--with-prerequisites", "--force")
     assert code == 0, err
-    variant = tomllib.loads((team / "HADOOP-90063" / "variants.toml").read_text())["variant"][0]
+    variant = _variant(team, "HADOOP-90063")
     assert variant["imported"]["prerequisites"] == [earlier]
 
 
@@ -720,13 +733,13 @@ def test_access_an_earlier_change_widened_for_the_test_is_recorded_not_carried(
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90065", "--releases", "2.4.1")
     assert code == 0, err
-    variant = tomllib.loads((team / "HADOOP-90065" / "variants.toml").read_text())["variant"][0]
+    variant = _variant(team, "HADOOP-90065")
     assert variant["imported"]["test_access"] == [{
         "path": f"{util}/ReflectionUtils.java", "method": "getCacheSize", "params": ")",
         "from": "package", "to": "public", "commit": f"HADOOP-90064 ({earlier[:11]})"}]
     assert variant["imported"]["prerequisites"] == []
     assert "ReflectionUtils" not in (team / "HADOOP-90065" / variant["patch"]).read_text()
-    review = tomllib.loads((team / "HADOOP-90065" / "fix.toml").read_text())["imported"]["review"]
+    review = _review(team, "HADOOP-90065")
     assert "ReflectionUtils.getCacheSize (package -> public, HADOOP-90064" in review, review
 
 
@@ -748,7 +761,7 @@ def test_a_change_that_adds_only_test_support_says_no_test_can_show_it(
     team = tmp_path / "team"
     code, _, err = _import(repo, team, "HADOOP-90066", "--releases", "2.4.1")
     assert code == 0, err
-    review = tomllib.loads((team / "HADOOP-90066" / "fix.toml").read_text())["imported"]["review"]
+    review = _review(team, "HADOOP-90066")
     assert ("all the change adds to production code is test support "
             "(StringUtils.zeroForTests)") in review, review
 
