@@ -366,7 +366,8 @@ def test_notes_into_a_missing_folder(hadoop: Path, tmp_path: Path) -> None:
 def test_ctrl_c_early_is_one_line(tmp_path: Path) -> None:
     """SIGINT while Python is still importing hpatch (and just after)."""
     log = tmp_path / "big.log"
-    log.write_text("2015-11-25 00:00:00,000 INFO healthy line\n" * 2_500_000)  # seconds of work
+    log.write_text("2015-11-25 00:00:00,000 INFO healthy line\n" * 2_500_000)
+    work = [str(log)] * 8  # diagnose reads it in under a second: eight times is seconds
     env = dict(os.environ, HPATCH_CATALOG=str(Path(__file__).parent.parent / "patches"))
     # The interpreter's own start-up (site's .pth files), before any hpatch code runs,
     # is Python's to interrupt, and it takes longer on a loaded machine: the delays
@@ -377,10 +378,11 @@ def test_ctrl_c_early_is_one_line(tmp_path: Path) -> None:
     in_hpatch = 0
     for extra in (0.06, 0.1, 0.15, 0.2, 0.25, 0.3):
         for _ in range(3):
-            proc = subprocess.Popen([sys.executable, "-m", "hpatch", "diagnose", str(log)],
+            proc = subprocess.Popen([sys.executable, "-m", "hpatch", "diagnose", *work],
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
             time.sleep(python_itself + extra)
+            assert proc.poll() is None, "diagnose ended before the signal: give it more work"
             proc.send_signal(2)
             _, err = proc.communicate(timeout=60)
             if "Traceback" in err and "/hpatch/" not in err:
